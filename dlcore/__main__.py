@@ -1,0 +1,198 @@
+"""Command line: `python -m dlcore train ...`, `python -m dlcore predict ...`.
+
+Bad flags or values exit with code 2 and one line on stderr naming the value and the fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .config import DATASETS, ConfigError, RunConfig, parse_hidden
+from .data import DataError
+from .models import ACTIVATIONS, ARCHITECTURES
+from .optim import OPTIMIZERS, SCHEDULERS
+
+# per-dataset defaults for flags left out (the seeds' settings)
+DEFAULTS = {
+    "spiral": {"model": "mlp", "epochs": 1000},
+    "boston": {"model": "linear", "epochs": 300},
+    "mnist": {"model": "ffn", "epochs": 5, "batch_size": 64},
+    "fashion": {"model": "ffn", "epochs": 5, "batch_size": 64},
+}
+
+
+class OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}; see '{self.prog} --help'\n")
+
+
+def _fail(message: str, code: int = 2):
+    print(f"dlcore: error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = OneLineParser(prog="python -m dlcore", description="Train and use the playground's models.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+
+    t = sub.add_parser("train", help="train a model; progress on stderr, --json puts a summary on stdout")
+    t.add_argument("--dataset", choices=DATASETS, default="spiral")
+    t.add_argument("--model", choices=sorted(ARCHITECTURES), help="default: mlp (spiral), linear (boston), ffn (images)")
+    t.add_argument("--hidden", default="100", help='hidden layer sizes for mlp, e.g. "100,25"')
+    t.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu")
+    t.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
+    t.add_argument("--lr", type=float, default=1e-3, help="learning rate")
+    t.add_argument("--momentum", type=float, default=0.0)
+    t.add_argument("--nesterov", action="store_true")
+    t.add_argument("--epochs", type=int, help="default: 1000 (spiral), 300 (boston), 5 (images)")
+    t.add_argument("--batch-size", type=int, help="0 = full batch (default), 64 for images")
+    t.add_argument("--loss", default="", help="cross_entropy|nll|mse (classification), mse|l1|huber (regression)")
+    t.add_argument("--weight-decay", type=float, default=0.0)
+    t.add_argument("--l1", type=float, default=0.0, help="weight of the L1 penalty sum|w|")
+    t.add_argument("--l2", type=float, default=0.0, help="weight of the L2 penalty sum w^2")
+    t.add_argument("--dropout", type=float, default=0.0)
+    t.add_argument("--batch-norm", action="store_true")
+    t.add_argument("--scheduler", choices=sorted(SCHEDULERS), default="none")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
+    t.add_argument("--classes", type=int, default=3, help="spiral classes")
+    t.add_argument("--points", type=int, default=1000, help="spiral points per class")
+    t.add_argument("--noise", type=float, default=0.2, help="spiral angle noise")
+    t.add_argument("--train-fraction", type=float, default=0.8, help="spiral share used for training")
+    t.add_argument("--drop-b", action="store_true", help="boston: train without the B column")
+    t.add_argument("--mnist-source", choices=["auto", "download", "embedded"], default="auto")
+    t.add_argument("--time-budget", type=float, default=0.0, help="stop after this many seconds (0 = none)")
+    t.add_argument("--out", help="save the trained model here (.safetensors)")
+    t.add_argument("--json", action="store_true", help="print a JSON summary as the last line on stdout")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    q = sub.add_parser("predict", help="predict with a saved model")
+    q.add_argument("--model", required=True, help="a .safetensors checkpoint saved with --out")
+    q.add_argument("--input", required=True,
+                   help="boston: 13 comma-separated values in CSV order; spiral: x,y; images: an image file")
+    q.add_argument("--json", action="store_true")
+    return p
+
+
+def config_from_args(a: argparse.Namespace) -> RunConfig:
+    d = DEFAULTS[a.dataset]
+    return RunConfig(
+        dataset=a.dataset, classes=a.classes, points=a.points, noise=a.noise, train_fraction=a.train_fraction,
+        drop_b=a.drop_b, mnist_source=a.mnist_source, model=a.model or d["model"], hidden=parse_hidden(a.hidden),
+        activation=a.activation, dropout=a.dropout, batch_norm=a.batch_norm, optimizer=a.optimizer, lr=a.lr,
+        momentum=a.momentum, nesterov=a.nesterov, weight_decay=a.weight_decay, scheduler=a.scheduler, loss=a.loss,
+        l1=a.l1, l2=a.l2, epochs=a.epochs if a.epochs is not None else d["epochs"],
+        batch_size=a.batch_size if a.batch_size is not None else d.get("batch_size", 0), seed=a.seed,
+        device=a.device, time_budget=a.time_budget,
+    ).validate()
+
+
+def summary(trainer, final) -> dict:
+    """The JSON contract of `train --json`."""
+    cfg = trainer.cfg
+    out = {
+        "dataset": cfg.dataset, "model": cfg.model, "hidden": list(cfg.hidden), "activation": cfg.activation,
+        "optimizer": cfg.optimizer, "lr": cfg.lr, "loss": cfg.loss_name, "batch_size": trainer.batch_size,
+        "epochs": final.epoch, "epochs_requested": cfg.epochs, "device": str(trainer.device),
+        "train_loss": final.train_loss, "test_loss": final.test_loss, **final.metrics,
+        "params": trainer.params, "seconds": round(final.elapsed, 3),
+        "samples_per_second": round(final.samples_per_second, 1), "data_source": trainer.data.source,
+        "data_source_reason": trainer.data.source_reason, "status": final.status, "message": final.message,
+        "seed": cfg.seed,
+    }
+    return out
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from . import checkpoint
+    from .train import Trainer
+
+    cfg = config_from_args(a)
+    trainer = Trainer(cfg)
+    if trainer.data.source_reason and trainer.data.source.startswith("embedded"):
+        print(f"dlcore: using the {trainer.data.source}: {trainer.data.source_reason}", file=sys.stderr)
+    for note in trainer.notes:
+        print(f"dlcore: note: {note}", file=sys.stderr)
+    bar = tqdm(total=cfg.epochs, unit="epoch", file=sys.stderr, disable=a.quiet, dynamic_ncols=True)
+    final = None
+    for rec in trainer.run():
+        if rec.done:
+            final = rec
+            break
+        post = {"loss": f"{rec.train_loss:.4g}"}
+        if rec.test_loss is not None:
+            post["test"] = f"{rec.test_loss:.4g}"
+        bar.set_postfix(post, refresh=False)
+        bar.update(int(rec.epoch) - bar.n)  # tqdm itself limits how often it redraws
+    bar.close()
+    if final.status == "diverged":
+        print(f"dlcore: {final.message}", file=sys.stderr)
+    if a.out:
+        path = checkpoint.save(trainer.trained(), a.out)
+        print(f"dlcore: saved {path}", file=sys.stderr)
+    s = summary(trainer, final)
+    if a.json:
+        print(json.dumps(s))
+    else:
+        keys = [k for k in ("train_loss", "test_loss", "train_accuracy", "test_accuracy", "test_rmse", "test_mae",
+                            "test_r2") if k in s]
+        print(" ".join(f"{k}={s[k]:.4f}" for k in keys) + f" params={s['params']} seconds={s['seconds']}")
+    return 0
+
+
+def cmd_predict(a: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import checkpoint, predict
+
+    tm = checkpoint.load(a.model)
+    ds = tm.cfg.dataset
+    if ds == "boston":
+        price, warnings = predict.predict_price(tm, a.input.split(","))
+        for w in warnings:
+            print(f"dlcore: warning: {w}", file=sys.stderr)
+        result = {"dataset": ds, "price": price, "unit": "$1000s", "warnings": warnings}
+        text = f"predicted price: {price:.2f} ($1000s)"
+    elif ds == "spiral":
+        try:
+            xy = [float(v) for v in a.input.split(",")]
+        except ValueError:
+            xy = []
+        if len(xy) != 2:
+            raise predict.InputError(f"spiral input {a.input!r} must be two numbers x,y; use e.g. --input 0.3,-0.2")
+        probs = predict.predict_points(tm, xy)[0]
+        result = {"dataset": ds, "probabilities": {n: float(p) for n, p in zip(tm.meta["class_names"], probs)}}
+        result["label"] = max(result["probabilities"], key=result["probabilities"].get)
+        text = f"class {result['label']} ({max(probs):.3f})"
+    else:
+        if not Path(a.input).is_file():
+            raise predict.InputError(f"image file {a.input!r} does not exist; give the path of a PNG or JPEG")
+        probs, _ = predict.predict_digit(tm, a.input)
+        top = sorted(probs.items(), key=lambda kv: -kv[1])[:3]
+        result = {"dataset": ds, "label": top[0][0], "top3": [{"label": k, "confidence": v} for k, v in top]}
+        text = ", ".join(f"{k}: {v:.3f}" for k, v in top)
+    print(json.dumps(result) if a.json else text)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "train":
+            return cmd_train(args)
+        return cmd_predict(args)
+    except ConfigError as e:  # covers device, checkpoint and input errors: the user's value, exit 2
+        _fail(str(e), 2)
+    except DataError as e:
+        _fail(str(e), 1)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

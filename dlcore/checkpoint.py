@@ -1,0 +1,136 @@
+"""Checkpoints: weights in safetensors, the run's config and the data's metadata as JSON in its header.
+
+Loading rebuilds the model from the stored config and loads the weights strictly. Nothing is ever unpickled:
+a pickle or `torch.save` file, a truncated or edited file, or one whose weights no longer match the stored
+checksum is refused with a CheckpointError that says what is wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from .config import ConfigError, Limits, RunConfig
+from .models import build_model
+from .train import TrainedModel
+
+FORMAT = "dlcore-checkpoint/1"
+
+
+class CheckpointError(ConfigError):
+    """A file is not a usable dlcore checkpoint; the message says why and what to do."""
+
+
+def _digest(tensors: dict[str, torch.Tensor]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().to("cpu").contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def to_bytes(tm: TrainedModel) -> bytes:
+    """Serialise a trained model to safetensors bytes (weights + config + metadata + checksum)."""
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in tm.model.state_dict().items()}
+    metadata = {
+        "format": FORMAT,
+        "config": tm.cfg.to_json(),
+        "meta": json.dumps(tm.meta, sort_keys=True, default=float),
+        "sha256": _digest(tensors),
+    }
+    return st_save(tensors, metadata=metadata)
+
+
+def save(tm: TrainedModel, path: str | os.PathLike) -> Path:
+    """Write a checkpoint atomically (a temporary file renamed into place), so a full disk leaves no half file."""
+    path = Path(path)
+    blob = to_bytes(tm)
+    tmp = path.with_name(path.name + ".part")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(blob)
+        tmp.replace(path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise CheckpointError(f"could not save the model to {str(path)!r}: {e.strerror or e}; "
+                              "free some disk space or choose another folder") from e
+    return path
+
+
+def _header(blob: bytes) -> dict:
+    if blob[:1] == b"\x80" or blob[:4] == b"PK\x03\x04":
+        raise CheckpointError("the file is a pickle / torch.save file, which dlcore never loads (unpickling can run "
+                              "code); upload a .safetensors checkpoint saved by the playground")
+    if len(blob) < 10:
+        raise CheckpointError(f"the file has only {len(blob)} bytes, not a safetensors checkpoint; "
+                              "upload a .safetensors file saved by the playground")
+    n = int.from_bytes(blob[:8], "little")
+    if n <= 0 or 8 + n > len(blob):
+        raise CheckpointError("the file is truncated or not a safetensors checkpoint (its header runs past the end); "
+                              "download the checkpoint again")
+    try:
+        header = json.loads(blob[8:8 + n])
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"the safetensors header is not valid JSON ({e}); the file is damaged") from e
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError("the file is a safetensors file but not a dlcore checkpoint (no dlcore config in it); "
+                              "upload a checkpoint saved by the playground or `python -m dlcore train --out`")
+    return meta
+
+
+def from_bytes(blob: bytes, device: str | torch.device = "cpu", expect_dataset: str | None = None,
+               limits: Limits | None = None) -> TrainedModel:
+    """Rebuild a trained model from checkpoint bytes, refusing anything that is not an intact dlcore checkpoint."""
+    limits = limits or Limits.from_env()
+    if len(blob) > limits.max_upload_bytes:
+        raise CheckpointError(f"the file is {len(blob):,} bytes, over the limit of {limits.max_upload_bytes:,}; "
+                              "upload a smaller checkpoint (or raise DLCORE_MAX_UPLOAD_BYTES)")
+    meta_raw = _header(blob)
+    try:
+        cfg = RunConfig.from_json(meta_raw["config"])
+        meta = json.loads(meta_raw["meta"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"the checkpoint's config is damaged ({e}); save the model again") from e
+    if expect_dataset is not None and cfg.dataset != expect_dataset:
+        raise CheckpointError(f"this checkpoint was trained on {cfg.dataset!r}, not {expect_dataset!r}; "
+                              f"upload it in the {cfg.dataset} tab, or upload a {expect_dataset} checkpoint")
+    try:
+        tensors = st_load(blob)
+    except (SafetensorError, RuntimeError, ValueError) as e:
+        raise CheckpointError(f"the weights cannot be read ({e}); the file is truncated or damaged") from e
+    if _digest(tensors) != meta_raw.get("sha256"):
+        raise CheckpointError("the weights do not match the checkpoint's checksum: the file was altered or damaged; "
+                              "save the model again")
+    try:
+        cfg.validate(limits)
+        model = build_model(cfg, tuple(meta["input_shape"]), int(meta["num_outputs"]), limits)
+        model.load_state_dict(tensors, strict=True)
+    except (ConfigError, RuntimeError, KeyError, TypeError) as e:
+        raise CheckpointError(f"the weights do not fit the model described in the checkpoint ({str(e)[:200]}); "
+                              "the file was altered or comes from an incompatible version") from e
+    model.to(device).eval()
+    return TrainedModel(cfg, model, meta)
+
+
+def load(path: str | os.PathLike, device: str | torch.device = "cpu", expect_dataset: str | None = None,
+         limits: Limits | None = None) -> TrainedModel:
+    """Load a checkpoint file saved by `save`."""
+    limits = limits or Limits.from_env()
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise CheckpointError(f"cannot read {str(path)!r}: {e.strerror or e}; check the path") from e
+    if size > limits.max_upload_bytes:
+        raise CheckpointError(f"{path.name} is {size:,} bytes, over the limit of {limits.max_upload_bytes:,}; "
+                              "use a smaller checkpoint (or raise DLCORE_MAX_UPLOAD_BYTES)")
+    return from_bytes(path.read_bytes(), device, expect_dataset, limits)

@@ -1,0 +1,263 @@
+"""Dataset registry: spiral, boston, mnist, fashion -> tensors on the training device plus metadata.
+
+Data becomes tensors once; training takes batches as index slices, never a per-sample Python pipeline.
+Images are kept as normalised float32 (N, 1, 28, 28); tabular data as float32 (N, F).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import math
+import os
+import shutil
+import socket
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .config import ConfigError, RunConfig
+
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # the seed's Normalize((0.1307,), (0.3081,))
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+EMBEDDED_TEST_PER_CLASS = 100  # the embedded subset's fixed held-out part: the last 100 of each digit
+
+# Boston housing: name -> (description, unit). Ranges come from the data itself.
+BOSTON_FEATURES = {
+    "CRIM": ("per-capita crime rate by town", "crimes per capita"),
+    "ZN": ("residential land zoned for lots over 25,000 sq ft", "%"),
+    "INDUS": ("non-retail business acres per town", "%"),
+    "CHAS": ("bounds the Charles River", "1 = yes, 0 = no"),
+    "NOX": ("nitric oxides concentration", "parts per 10 million"),
+    "RM": ("average rooms per dwelling", "rooms"),
+    "AGE": ("owner-occupied units built before 1940", "%"),
+    "DIS": ("weighted distance to five Boston employment centres", "distance index"),
+    "RAD": ("accessibility to radial highways", "index"),
+    "TAX": ("property-tax rate", "$ per $10,000"),
+    "PTRATIO": ("pupil-teacher ratio by town", "pupils per teacher"),
+    "B": ("1000(Bk - 0.63)^2, Bk the share of Black residents (see the note)", "index"),
+    "LSTAT": ("lower-status share of the population", "%"),
+}
+B_NOTE = (
+    "The B column encodes the share of Black residents by town (Harrison & Rubinfeld, 1978). It is why "
+    "scikit-learn removed this dataset; it is kept here for reproducing the seeds and can be dropped."
+)
+
+
+class DataError(RuntimeError):
+    """A dataset cannot be loaded; the message says how to get it."""
+
+
+@dataclass
+class Data:
+    """One dataset as tensors on a device, with what the UI and checkpoints need to know about it."""
+
+    name: str
+    task: str  # "classification" | "regression"
+    x_train: torch.Tensor  # (N, F) or (N, 1, 28, 28), float32, already normalised
+    y_train: torch.Tensor  # (N,) int64 labels or (N, 1) float32 targets
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    class_names: list[str] = field(default_factory=list)
+    feature_names: list[str] = field(default_factory=list)
+    source: str = ""  # where the data came from, said to the user, e.g. "embedded subset"
+    source_reason: str = ""  # why that source, e.g. the download error
+    norm: dict = field(default_factory=dict)  # {"mean": [...], "std": [...]} applied to raw inputs
+    info: dict = field(default_factory=dict)  # feature units, ranges, notes for the UI
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_train.shape[1:])
+
+    @property
+    def num_outputs(self) -> int:
+        return len(self.class_names) if self.task == "classification" else 1
+
+    def to(self, device: torch.device | str) -> Data:
+        for name in ("x_train", "y_train", "x_test", "y_test"):
+            setattr(self, name, getattr(self, name).to(device))
+        return self
+
+
+def data_dir() -> Path:
+    """Where downloaded datasets live: $DLCORE_DATA, else ~/.cache/dlcore."""
+    return Path(os.environ.get("DLCORE_DATA") or Path.home() / ".cache" / "dlcore")
+
+
+def _split(n: int, train_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    perm = torch.randperm(n, generator=g)
+    n_train = int(round(n * train_fraction))
+    return perm[:n_train], perm[n_train:]
+
+
+def spiral_points(classes: int = 3, points: int = 1000, noise: float = 0.2, seed: int = 0):
+    """Seed 002's spiral: t in [0,1], theta = linspace(2*pi*c/C, 2*pi*(2+c)/C) + noise*randn; x = t*(sin, cos)."""
+    g = torch.Generator().manual_seed(seed)
+    xs, ys = [], []
+    for c in range(classes):
+        t = torch.linspace(0, 1, points)
+        theta = torch.linspace(2 * math.pi * c / classes, 2 * math.pi * (2 + c) / classes, points)
+        theta = theta + noise * torch.randn(points, generator=g)
+        xs.append(torch.stack([t * torch.sin(theta), t * torch.cos(theta)], dim=1))
+        ys.append(torch.full((points,), c, dtype=torch.long))
+    return torch.cat(xs), torch.cat(ys)
+
+
+def load_spiral(cfg: RunConfig) -> Data:
+    x, y = spiral_points(cfg.classes, cfg.points, cfg.noise, cfg.seed)
+    tr, te = _split(len(x), cfg.train_fraction, cfg.seed + 1)
+    return Data(
+        "spiral", "classification", x[tr], y[tr], x[te], y[te],
+        class_names=[str(c) for c in range(cfg.classes)], feature_names=["x", "y"],
+        source="generated (seed 002's formula)", norm={"mean": [0.0, 0.0], "std": [1.0, 1.0]},
+    )
+
+
+def boston_table() -> tuple[list[str], np.ndarray]:
+    """The shipped 506-row CSV as (header, float64 array (506, 14))."""
+    text = resources.files("dlcore").joinpath("data/boston_housing.csv").read_text()
+    rows = list(csv.reader(text.splitlines()))
+    return rows[0], np.array(rows[1:], dtype=np.float64)
+
+
+def boston_info(names: list[str], x: np.ndarray) -> dict:
+    """Per-feature unit, description, min/max, 5th-95th percentile and median, for forms and warnings."""
+    info = {}
+    for j, name in enumerate(names):
+        col = x[:, j]
+        desc, unit = BOSTON_FEATURES[name]
+        info[name] = {
+            "description": desc, "unit": unit,
+            "min": float(col.min()), "max": float(col.max()),
+            "p05": float(np.percentile(col, 5)), "p95": float(np.percentile(col, 95)),
+            "median": float(np.median(col)),
+        }
+    return info
+
+
+def load_boston(cfg: RunConfig) -> Data:
+    header, table = boston_table()
+    names = header[:13]
+    x, y = table[:, :13], table[:, 13:14]
+    tr, te = _split(len(x), 0.85, cfg.seed)
+    tr, te = tr.numpy(), te.numpy()
+    features = boston_info(names, x[tr])  # all 13, so a form can still show B when the model does not use it
+    if cfg.drop_b:
+        keep = [j for j, n in enumerate(names) if n != "B"]
+        x, names = x[:, keep], [names[j] for j in keep]
+    mean, std = x[tr].mean(axis=0), x[tr].std(axis=0)  # the training split's statistics only
+    xs = (x - mean) / std
+    t = lambda a: torch.tensor(a, dtype=torch.float32)  # noqa: E731
+    return Data(
+        "boston", "regression", t(xs[tr]), t(y[tr]), t(xs[te]), t(y[te]),
+        feature_names=names, source="embedded CSV (StatLib, 506 rows)",
+        norm={"mean": mean.tolist(), "std": std.tolist()},
+        info={"features": features, "b_note": B_NOTE, "target": "MEDV, median value in $1000s"},
+    )
+
+
+def _images(x_uint8: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, 28, 28), white ink on black -> normalised float32 (N, 1, 28, 28)."""
+    return ((x_uint8.float() / 255.0 - MNIST_MEAN) / MNIST_STD).unsqueeze(1)
+
+
+def _image_data(name, xtr, ytr, xte, yte, classes, source, reason) -> Data:
+    return Data(
+        name, "classification", _images(xtr), ytr.long(), _images(xte), yte.long(),
+        class_names=classes, source=source, source_reason=reason,
+        norm={"mean": [MNIST_MEAN], "std": [MNIST_STD]},
+    )
+
+
+def embedded_mnist() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The shipped 5,000-digit subset as uint8 tensors: 4,000 train, a fixed 1,000 (100 per digit) held out."""
+    with resources.files("dlcore").joinpath("data/mnist_5k.npz").open("rb") as f:
+        npz = np.load(f)
+        images, labels = npz["images"], npz["labels"]
+    test = np.zeros(len(labels), dtype=bool)
+    for d in range(10):
+        test[np.flatnonzero(labels == d)[-EMBEDDED_TEST_PER_CLASS:]] = True
+    t = torch.from_numpy
+    return t(images[~test]), t(labels[~test]), t(images[test]), t(labels[test])
+
+
+def _download_mnist(root: Path):
+    import torchvision
+
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(float(os.environ.get("DLCORE_DOWNLOAD_TIMEOUT", "20")))
+    try:
+        train = torchvision.datasets.MNIST(str(root), train=True, download=True)
+        test = torchvision.datasets.MNIST(str(root), train=False, download=True)
+    finally:
+        socket.setdefaulttimeout(old)
+    return train.data, train.targets, test.data, test.targets
+
+
+def load_mnist(cfg: RunConfig) -> Data:
+    classes = [str(d) for d in range(10)]
+    reason = ""
+    if cfg.mnist_source in ("auto", "download") and os.environ.get("DLCORE_OFFLINE", "") not in ("1", "true", "True"):
+        try:
+            xtr, ytr, xte, yte = _download_mnist(data_dir())
+            return _image_data("mnist", xtr, ytr, xte, yte, classes, "full MNIST (torchvision)", f"found in {data_dir()}")
+        except Exception as e:  # no network, a mirror down, a corrupt partial file: all end in the embedded set
+            if cfg.mnist_source == "download":
+                raise DataError(f"MNIST download into {data_dir()} failed ({type(e).__name__}: {e}); "
+                                "check the network or use mnist_source='embedded'") from e
+            reason = f"the full MNIST could not be downloaded ({type(e).__name__}: {str(e)[:160]})"
+    elif cfg.mnist_source == "embedded":
+        reason = "the embedded subset was asked for"
+    else:
+        reason = "DLCORE_OFFLINE is set"
+    xtr, ytr, xte, yte = embedded_mnist()
+    return _image_data("mnist", xtr, ytr, xte, yte, classes, "embedded subset (5,000 MNIST digits)", reason)
+
+
+def _fashion_root() -> Path:
+    """Put Debian's gzipped IDX files, un-gzipped, where torchvision's FashionMNIST looks for them."""
+    root = data_dir()
+    raw = root / "FashionMNIST" / "raw"
+    if FASHION_DIR.is_dir():
+        raw.mkdir(parents=True, exist_ok=True)
+        for gz in FASHION_DIR.glob("*-ubyte.gz"):
+            target = raw / gz.name.removesuffix(".gz")
+            if not target.exists() or target.stat().st_size == 0:
+                tmp = target.with_suffix(".part")
+                with gzip.open(gz, "rb") as src, open(tmp, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                tmp.replace(target)
+    return root
+
+
+def load_fashion(cfg: RunConfig) -> Data:
+    import torchvision
+
+    root = _fashion_root()
+    try:
+        download = not FASHION_DIR.is_dir()
+        train = torchvision.datasets.FashionMNIST(str(root), train=True, download=download)
+        test = torchvision.datasets.FashionMNIST(str(root), train=False, download=download)
+    except Exception as e:
+        raise DataError(
+            f"Fashion-MNIST is not available ({type(e).__name__}: {str(e)[:160]}); on Debian run "
+            "'apt-get install dataset-fashion-mnist', or connect to the internet so torchvision can download it"
+        ) from e
+    where = "Debian's dataset-fashion-mnist" if FASHION_DIR.is_dir() else "torchvision download"
+    return _image_data("fashion", train.data, train.targets, test.data, test.targets, FASHION_CLASSES,
+                       f"full Fashion-MNIST ({where})", f"read from {root}")
+
+
+LOADERS = {"spiral": load_spiral, "boston": load_boston, "mnist": load_mnist, "fashion": load_fashion}
+
+
+def load_data(cfg: RunConfig, device: torch.device | str = "cpu") -> Data:
+    """Load the dataset named by cfg.dataset onto `device`."""
+    if cfg.dataset not in LOADERS:
+        raise ConfigError(f"dataset {cfg.dataset!r} is unknown; choose from {sorted(LOADERS)}")
+    return LOADERS[cfg.dataset](cfg).to(device)

@@ -1,0 +1,119 @@
+"""Activation and architecture registries, and the one builder that turns a RunConfig into a model.
+
+As in micrograd, the non-linearity goes only *between* layers: the output layer is always linear (logits or a
+regression value), and losses apply their own softmax/log-softmax.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from .config import ConfigError, Limits, RunConfig
+
+ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "relu": nn.ReLU,
+    "leaky_relu": lambda: nn.LeakyReLU(0.01),
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+    "mish": nn.Mish,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "softplus": nn.Softplus,
+    "identity": nn.Identity,  # linear: stacking layers then adds no expressive power (seed 002's point)
+}
+
+
+def build_activation(name: str) -> nn.Module:
+    """A fresh activation module by registry name."""
+    if name not in ACTIVATIONS:
+        raise ConfigError(f"activation {name!r} is unknown; choose from {sorted(ACTIVATIONS)}")
+    return ACTIVATIONS[name]()
+
+
+def _mlp(sizes: list[int], activation: str, dropout: float = 0.0, batch_norm: bool = False) -> list[nn.Module]:
+    """Linear layers through `sizes`, with (batch norm,) activation (and dropout) between them, none at the end."""
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2:
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(n_out))
+            layers.append(build_activation(activation))
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+    return layers
+
+
+def _flat_in(in_shape: tuple[int, ...]) -> tuple[list[nn.Module], int]:
+    n = 1
+    for s in in_shape:
+        n *= s
+    return ([nn.Flatten()] if len(in_shape) > 1 else []), n
+
+
+def build_linear(cfg: RunConfig, in_shape: tuple[int, ...], n_out: int) -> nn.Module:
+    flat, n_in = _flat_in(in_shape)
+    return nn.Sequential(*flat, nn.Linear(n_in, n_out))
+
+
+def build_mlp(cfg: RunConfig, in_shape: tuple[int, ...], n_out: int) -> nn.Module:
+    flat, n_in = _flat_in(in_shape)
+    return nn.Sequential(*flat, *_mlp([n_in, *cfg.hidden, n_out], cfg.activation, cfg.dropout, cfg.batch_norm))
+
+
+def build_ffn(cfg: RunConfig, in_shape: tuple[int, ...], n_out: int) -> nn.Module:
+    """Seed 001's feed-forward net: 784-256-128-64-10, dropout 0.2 after each hidden activation."""
+    flat, n_in = _flat_in(in_shape)
+    return nn.Sequential(*flat, *_mlp([n_in, 256, 128, 64, n_out], cfg.activation, dropout=0.2))
+
+
+def build_cnn(cfg: RunConfig, in_shape: tuple[int, ...], n_out: int) -> nn.Module:
+    """A small LeNet-style convnet for (1, 28, 28) images."""
+    if len(in_shape) != 3:
+        raise ConfigError(f"model 'cnn' needs image input, got input shape {in_shape}; use 'mlp' or 'linear'")
+    c, h, w = in_shape
+    act = cfg.activation
+    return nn.Sequential(
+        nn.Conv2d(c, 16, 5, padding=2), build_activation(act), nn.MaxPool2d(2),  # (B, 16, 14, 14)
+        nn.Conv2d(16, 32, 5, padding=2), build_activation(act), nn.MaxPool2d(2),  # (B, 32, 7, 7)
+        nn.Flatten(),
+        nn.Linear(32 * (h // 4) * (w // 4), 128), build_activation(act), nn.Dropout(0.25),
+        nn.Linear(128, n_out),
+    )
+
+
+ARCHITECTURES: dict[str, Callable[[RunConfig, tuple[int, ...], int], nn.Module]] = {
+    "linear": build_linear,  # no hidden layer: logistic / linear regression
+    "mlp": build_mlp,
+    "ffn": build_ffn,
+    "cnn": build_cnn,
+}
+
+
+def count_params(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def estimate_params(cfg: RunConfig, in_shape: tuple[int, ...], n_out: int) -> int:
+    """Parameter count without allocating the weights (meta device), for the UI and the size cap."""
+    with torch.device("meta"):
+        return count_params(ARCHITECTURES[cfg.model](cfg, tuple(in_shape), n_out))
+
+
+def build_model(cfg: RunConfig, in_shape: tuple[int, ...], n_out: int, limits: Limits | None = None) -> nn.Module:
+    """Build the architecture named by cfg.model, checking the parameter cap first."""
+    if cfg.model not in ARCHITECTURES:
+        raise ConfigError(f"model {cfg.model!r} is unknown; choose from {sorted(ARCHITECTURES)}")
+    limits = limits or Limits.from_env()
+    n = estimate_params(cfg, in_shape, n_out)
+    if n > limits.max_params:
+        raise ConfigError(
+            f"the model would have {n:,} parameters, over the limit of {limits.max_params:,}; "
+            "use fewer or smaller hidden layers (or raise DLCORE_MAX_PARAMS)"
+        )
+    return ARCHITECTURES[cfg.model](cfg, tuple(in_shape), n_out)

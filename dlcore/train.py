@@ -1,0 +1,287 @@
+"""The training generator: one step order for every optimizer, progress records, metrics, divergence guard.
+
+`Trainer(cfg).run()` yields a `Progress` per epoch (and every `report_every` steps inside long epochs); the CLI
+drains it with a progress bar, the Gradio handlers turn each record into plots. Training never plots.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from .config import ConfigError, Limits, RunConfig
+from .data import Data, load_data
+from .models import build_model, count_params
+from .optim import OPTIMIZERS, build_loss, build_optimizer, build_scheduler, penalty
+
+DIVERGE_FACTOR = 1e6  # a loss this many times its first value (or non-finite) counts as diverged
+EVAL_CHUNK = 4096  # rows per forward pass when evaluating, to bound activation memory
+
+
+class DeviceError(ConfigError):
+    """An explicitly requested device is not available here."""
+
+
+def available_devices() -> list[str]:
+    """The devices this machine can train on, best first, always ending with "cpu"."""
+    found = []
+    if torch.cuda.is_available():
+        found.append("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        found.append("mps")
+    return found + ["cpu"]
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """"auto" picks CUDA, then MPS, then CPU; an explicit device that is missing is a clear error."""
+    have = available_devices()
+    if name == "auto":
+        return torch.device(have[0])
+    if name not in ("cpu", "cuda", "mps"):
+        raise DeviceError(f"device {name!r} is unknown; choose from ['auto', 'cpu', 'cuda', 'mps']")
+    if name not in have:
+        raise DeviceError(f"device {name!r} is not available on this machine (available: {have}); use 'auto' or 'cpu'")
+    return torch.device(name)
+
+
+@dataclass
+class Progress:
+    """One progress record; `metrics` holds train_/test_ accuracy, or test_rmse/test_mae/test_r2."""
+
+    epoch: float  # fractional inside an epoch, e.g. 2.5
+    epochs: int
+    step: int  # optimizer steps so far
+    train_loss: float  # mean training loss since the previous record (final record: full-set evaluation)
+    test_loss: float | None  # None inside an epoch, where the test set is not evaluated
+    metrics: dict = field(default_factory=dict)
+    samples_per_second: float = 0.0  # training samples per second of training time (evaluation excluded)
+    elapsed: float = 0.0  # wall-clock seconds since the start
+    lr: float = 0.0
+    done: bool = False
+    status: str = "running"  # running | finished | stopped | time_limit | diverged
+    message: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainedModel:
+    """A model with everything needed to use it later: its config and the data's normalisation and names."""
+
+    cfg: RunConfig
+    model: nn.Module
+    meta: dict  # input_shape, num_outputs, class_names, feature_names, norm, info, data_source, metrics
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+
+def _metrics(task: str, out: torch.Tensor, y: torch.Tensor) -> dict:
+    if task == "classification":
+        return {"accuracy": (out.argmax(1) == y).float().mean().item()}
+    err = out - y
+    mse = err.pow(2).mean().item()
+    var = (y - y.mean()).pow(2).mean().item()
+    return {"rmse": math.sqrt(mse), "mae": err.abs().mean().item(), "r2": 1.0 - mse / var if var > 0 else float("nan")}
+
+
+@torch.no_grad()
+def forward_chunked(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The model's output over x in chunks, in eval mode (restoring the previous mode)."""
+    was_training = model.training
+    model.eval()
+    try:
+        return torch.cat([model(x[i:i + EVAL_CHUNK]) for i in range(0, len(x), EVAL_CHUNK)])
+    finally:
+        model.train(was_training)
+
+
+class Trainer:
+    """Builds data, model, optimizer, scheduler and loss from a RunConfig; `run()` trains and yields progress."""
+
+    def __init__(self, cfg: RunConfig, data: Data | None = None, limits: Limits | None = None):
+        self.limits = limits or Limits.from_env()
+        self.cfg = cfg.validate(self.limits)
+        self.device = resolve_device(cfg.device)
+        self.data = (data if data is not None else load_data(cfg)).to(self.device)
+        n = len(self.data.x_train)
+        spec = OPTIMIZERS[cfg.optimizer]
+        self.notes: list[str] = []
+        if cfg.batch_size > n:
+            raise ConfigError(f"batch size {cfg.batch_size} is larger than the {n} training samples; "
+                              f"use at most {n}, or 0 for full batch")
+        self.batch_size = n if cfg.batch_size == 0 else cfg.batch_size
+        if spec.full_batch and self.batch_size < n:
+            self.notes.append(f"{cfg.optimizer} is a full-batch method: training on all {n} samples per step "
+                              f"instead of batches of {self.batch_size}")
+            self.batch_size = n
+        torch.manual_seed(cfg.seed)
+        self.model = build_model(cfg, self.data.input_shape, self.data.num_outputs, self.limits).to(self.device)
+        self.optimizer = build_optimizer(cfg.optimizer, self.model.parameters(), cfg)
+        self.scheduler = build_scheduler(cfg.scheduler, self.optimizer, cfg)
+        self.loss_fn = build_loss(cfg.task, cfg.loss_name)
+        self.history: list[Progress] = []
+
+    @property
+    def params(self) -> int:
+        return count_params(self.model)
+
+    def evaluate(self, split: str = "test") -> dict:
+        """Loss and metrics over a whole split ("train" or "test") in eval mode."""
+        x, y = (self.data.x_test, self.data.y_test) if split == "test" else (self.data.x_train, self.data.y_train)
+        out = forward_chunked(self.model, x)
+        return {"loss": self.loss_fn(out, y).item(), **_metrics(self.cfg.task, out, y)}
+
+    def trained(self) -> TrainedModel:
+        """The current model bundled with its config and the data's metadata."""
+        d = self.data
+        last = self.history[-1] if self.history else None
+        return TrainedModel(self.cfg, self.model, {
+            "input_shape": list(d.input_shape), "num_outputs": d.num_outputs, "task": d.task,
+            "class_names": d.class_names, "feature_names": d.feature_names, "norm": d.norm, "info": d.info,
+            "data_source": d.source, "metrics": dict(last.metrics, train_loss=last.train_loss,
+                                                     test_loss=last.test_loss) if last else {},
+        })
+
+    def run(self, should_stop: Callable[[], bool] | None = None, report_every: int | None = None) -> Iterator[Progress]:
+        """Train for cfg.epochs, yielding progress; ends with one record with done=True and full-set metrics.
+
+        report_every: steps between records inside an epoch (default: about 5 per epoch once an epoch has
+        more than 100 steps). Stoppable between steps via `should_stop`, or by closing the generator.
+        """
+        cfg, model, opt = self.cfg, self.model, self.optimizer
+        x, y = self.data.x_train, self.data.y_train
+        n, bs = len(x), self.batch_size
+        steps_per_epoch = math.ceil(n / bs)
+        if report_every is None:
+            report_every = steps_per_epoch if steps_per_epoch <= 100 else max(20, steps_per_epoch // 5)
+        perm_gen = torch.Generator().manual_seed(cfg.seed)
+        classification = cfg.task == "classification"
+        self._status, self._message = "finished", " ".join(f"{note}." for note in self.notes)
+        self._snapshot = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        self._first_loss = None
+        self._start = time.perf_counter()
+        self._train_time, self._samples, self._step = 0.0, 0, 0
+        # running sums since the last record, kept on the device so a GPU is not synchronised every step
+        self._loss_sum = torch.zeros((), device=self.device)
+        self._correct = torch.zeros((), device=self.device, dtype=torch.long)
+        self._seen = 0
+        model.train()
+        stopped = False
+        for epoch in range(cfg.epochs):
+            perm = torch.randperm(n, generator=perm_gen).to(self.device) if bs < n else None
+            for i in range(0, n, bs):
+                if self._interrupted(epoch, should_stop):
+                    stopped = True
+                    break
+                t0 = time.perf_counter()
+                if perm is None:  # full batch: no gather copy
+                    xb, yb = x, y
+                else:
+                    idx = perm[i:i + bs]
+                    xb, yb = x[idx], y[idx]
+                outputs = []
+
+                def closure():
+                    opt.zero_grad(set_to_none=True)
+                    out = model(xb)
+                    loss = self.loss_fn(out, yb) + penalty(model, cfg.l1, cfg.l2)
+                    loss.backward()
+                    outputs.append((out.detach(), loss.detach()))
+                    return loss
+
+                opt.step(closure)
+                out, loss = outputs[0]  # the pre-step evaluation (L-BFGS calls the closure several times)
+                self._loss_sum += loss * len(yb)
+                if classification:
+                    self._correct += (out.argmax(1) == yb).sum()
+                self._seen += len(yb)
+                self._step += 1
+                if self.device.type == "cuda" and self._step % report_every == 0:
+                    torch.cuda.synchronize()  # so the measured time is the GPU's, not the launch queue's
+                self._train_time += time.perf_counter() - t0
+                if self._step % report_every == 0 and i + bs < n:
+                    rec = self._record(epoch + (i + bs) / n, with_test=False)
+                    if rec is None:
+                        stopped = True
+                        break
+                    yield rec
+            if stopped:
+                break
+            if self.scheduler is not None:
+                self.scheduler.step()
+            rec = self._record(epoch + 1, with_test=True)
+            if rec is None:
+                break
+            yield rec
+        final = self._final_record()
+        self.history.append(final)
+        yield final
+
+    def _interrupted(self, epoch: int, should_stop: Callable[[], bool] | None) -> bool:
+        if should_stop is not None and should_stop():
+            self._status = "stopped"
+            self._message += f" stopped by the user during epoch {epoch + 1}"
+            return True
+        if self.cfg.time_budget and time.perf_counter() - self._start > self.cfg.time_budget:
+            self._status = "time_limit"
+            self._message += f" stopped during epoch {epoch + 1}: the time budget of {self.cfg.time_budget:g} s ran out"
+            return True
+        return False
+
+    def _record(self, epoch_pos: float, with_test: bool) -> Progress | None:
+        """Close the running sums into a Progress; None (and the last good weights restored) on divergence."""
+        seen = max(self._seen, 1)
+        train_loss = (self._loss_sum / seen).item()
+        metrics = {"train_accuracy": self._correct.item() / seen} if self.cfg.task == "classification" else {}
+        if self._first_loss is None and math.isfinite(train_loss):
+            self._first_loss = train_loss
+        if not math.isfinite(train_loss) or train_loss > DIVERGE_FACTOR * max(self._first_loss or 0.0, 1e-3):
+            self.model.load_state_dict(self._snapshot)
+            self._status = "diverged"
+            self._message += (f" training diverged at epoch {math.ceil(epoch_pos)} (loss {train_loss:.4g}); "
+                              f"the model keeps its last good weights; try a lower learning rate than {self.cfg.lr:g}")
+            return None
+        test_loss = None
+        if with_test:
+            ev = self.evaluate("test")
+            test_loss = ev.pop("loss")
+            metrics.update({f"test_{k}": v for k, v in ev.items()})
+        self._snapshot = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        self._samples += self._seen
+        rec = Progress(epoch=round(epoch_pos, 4), epochs=self.cfg.epochs, step=self._step, train_loss=train_loss,
+                       test_loss=test_loss, metrics=metrics,
+                       samples_per_second=self._samples / max(self._train_time, 1e-9),
+                       elapsed=time.perf_counter() - self._start, lr=self.optimizer.param_groups[0]["lr"])
+        self._loss_sum.zero_()
+        self._correct.zero_()
+        self._seen = 0
+        self.history.append(rec)
+        return rec
+
+    def _final_record(self) -> Progress:
+        train, test = self.evaluate("train"), self.evaluate("test")
+        metrics = {f"train_{k}": v for k, v in train.items() if k != "loss"}
+        metrics.update({f"test_{k}": v for k, v in test.items() if k != "loss"})
+        epochs_done = self.history[-1].epoch if self.history else 0
+        message = self._message.strip() or f"finished {self.cfg.epochs} epochs"
+        return Progress(epoch=epochs_done, epochs=self.cfg.epochs, step=self._step, train_loss=train["loss"],
+                        test_loss=test["loss"], metrics=metrics,
+                        samples_per_second=self._samples / max(self._train_time, 1e-9),
+                        elapsed=time.perf_counter() - self._start, lr=self.optimizer.param_groups[0]["lr"],
+                        done=True, status=self._status, message=message)
+
+
+def train(cfg: RunConfig, data: Data | None = None, **run_kwargs) -> tuple[TrainedModel, Progress]:
+    """Train to the end without reporting; return the trained model and the final record."""
+    trainer = Trainer(cfg, data)
+    records = list(trainer.run(**run_kwargs))
+    return trainer.trained(), records[-1]
