@@ -140,12 +140,22 @@ def boston_info(names: list[str], x: np.ndarray) -> dict:
     return info
 
 
+def boston_split(n: int, test_fraction: float = 0.15, random_state: int = 73) -> tuple[np.ndarray, np.ndarray]:
+    """(train rows, test rows) exactly as scikit-learn's train_test_split(test_size=0.15, random_state=...) picks them.
+
+    sklearn shuffles with RandomState(random_state).permutation(n) and takes the first ceil(n * test) rows as the test
+    set. Seed 000 used random_state=73, so `--seed 73` gives its very 430/76 rows and its numbers compare like for like.
+    """
+    perm = np.random.RandomState(random_state).permutation(n)
+    n_test = math.ceil(n * test_fraction)
+    return perm[n_test:], perm[:n_test]
+
+
 def load_boston(cfg: RunConfig) -> Data:
     header, table = boston_table()
     names = header[:13]
     x, y = table[:, :13], table[:, 13:14]
-    tr, te = _split(len(x), 0.85, cfg.seed)
-    tr, te = tr.numpy(), te.numpy()
+    tr, te = boston_split(len(x), random_state=cfg.seed)
     features = boston_info(names, x[tr])  # all 13, so a form can still show B when the model does not use it
     if cfg.drop_b:
         keep = [j for j, n in enumerate(names) if n != "B"]
