@@ -165,6 +165,7 @@ class Trainer:
             report_every = steps_per_epoch if steps_per_epoch <= 100 else max(20, steps_per_epoch // 5)
         perm_gen = torch.Generator().manual_seed(cfg.seed)
         classification = cfg.task == "classification"
+        penalised = bool(cfg.l1 or cfg.l2)
         self._status, self._message = "finished", " ".join(f"{note}." for note in self.notes)
         self._snapshot = {k: v.detach().clone() for k, v in model.state_dict().items()}
         self._first_loss = None
@@ -193,7 +194,9 @@ class Trainer:
                 def closure():
                     opt.zero_grad(set_to_none=True)
                     out = model(xb)
-                    loss = self.loss_fn(out, yb) + penalty(model, cfg.l1, cfg.l2)
+                    loss = self.loss_fn(out, yb)
+                    if penalised:
+                        loss = loss + penalty(model, cfg.l1, cfg.l2)
                     loss.backward()
                     outputs.append((out.detach(), loss.detach()))
                     return loss
