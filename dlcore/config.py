@@ -204,4 +204,6 @@ class RunConfig:
         whole("seed", self.seed, 0, 2**31 - 1, "use a seed between 0 and 2147483647")
         number("time budget", self.time_budget, 0.0, 1e9, "use 0 (no budget) or a number of seconds")
         parse_hidden(list(self.hidden), lim)
+        if self.model == "mlp" and not self.hidden:
+            raise ConfigError('hidden layers are empty; give at least one size such as "100,25", or choose the linear model')
         return self

@@ -79,6 +79,11 @@ def ink_map(img: np.ndarray) -> np.ndarray:
         gray = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     else:
         gray = a
+    if gray.max() - gray.min() < 0.05:  # one flat colour: nothing drawn, or ink over everything
+        if gray.mean() < 0.5:
+            raise InputError("the drawing covers the whole canvas, so there is no digit shape to read; "
+                             "clear it and draw a digit in black on white")
+        raise InputError("the canvas is blank: there is no ink to read; draw a digit (or upload an image of one)")
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     return gray if np.median(border) < 0.5 else 1.0 - gray
 
