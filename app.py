@@ -1,0 +1,759 @@
+"""The playground: a Gradio Blocks app over dlcore. Handlers turn widget values into a RunConfig, call dlcore, and turn
+progress records and predictions into components. Run `python app.py`.
+
+Per-user models live in gr.State (one per tab), so two people training at once never see each other's model. A run
+replaces a tab's model only when it ends with usable weights (finished, or stopped by its time limit); a diverged or
+cancelled run leaves the previous model in place.
+"""
+
+from __future__ import annotations
+
+import os
+
+# No outside calls at start: gradio's version check and telemetry are off unless explicitly enabled.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+import copy  # noqa: E402
+import functools  # noqa: E402
+import inspect  # noqa: E402
+import math  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from collections import OrderedDict  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import gradio as gr  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from dlcore import checkpoint, plots  # noqa: E402
+from dlcore.config import ConfigError, Limits, RunConfig, parse_hidden  # noqa: E402
+from dlcore.data import B_NOTE, Data, DataError, load_data  # noqa: E402
+from dlcore.defaults import load_default  # noqa: E402
+from dlcore.models import ACTIVATIONS, estimate_params  # noqa: E402
+from dlcore.optim import LOSSES, OPTIMIZERS, SCHEDULERS  # noqa: E402
+from dlcore.predict import BOSTON_ORDER, predict_digit, predict_points, predict_price  # noqa: E402
+from dlcore.train import TrainedModel, Trainer, available_devices, forward_chunked  # noqa: E402
+
+LIMITS = Limits.from_env()
+UPDATES_PER_SECOND = float(os.environ.get("DLCORE_UI_UPDATES_PER_SECOND", "8"))  # live UI refresh rate while training
+BOUNDARY_EVERY = 0.5  # seconds between decision-boundary redraws
+TRAIN_CONCURRENCY = int(os.environ.get("DLCORE_TRAIN_CONCURRENCY", "2"))  # training jobs at once, all users together
+PREDICT_CONCURRENCY = int(os.environ.get("DLCORE_PREDICT_CONCURRENCY", "8"))
+QUEUE_SIZE = int(os.environ.get("DLCORE_QUEUE_SIZE", "64"))
+LR_CHOICES = ["1e-5", "3e-5", "1e-4", "3e-4", "1e-3", "3e-3", "1e-2", "3e-2", "0.1", "0.3", "1", "3", "10"]
+DEVICE_CHOICES = ["auto", *available_devices()]
+DIGIT_DATASETS = {"MNIST": "mnist", "Fashion-MNIST": "fashion"}
+DIGIT_MODELS = {"logistic regression": "linear", "feed-forward net (seed 001)": "ffn", "CNN": "cnn"}
+CURVE_COLORS = {"train": "#1f77b4", "test": "#ff7f0e"}
+DOWNLOAD_DIR = Path(tempfile.mkdtemp(prefix="dlcore-models-"))
+
+
+# ================================================================ helpers
+
+
+def user_errors(fn):
+    """Turn dlcore's user-facing errors into gr.Error (the message names the value and the fix)."""
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def gen(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except (ConfigError, DataError) as e:
+                raise gr.Error(str(e), title="Please check the settings") from None
+        return gen
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (ConfigError, DataError) as e:
+            raise gr.Error(str(e), title="Please check the input") from None
+    return call
+
+
+def number(field: str, value, *, whole: bool = False, example: str = "") -> float | int:
+    """A widget value as a number, or a ConfigError naming the field."""
+    hint = f" such as {example}" if example else ""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ConfigError(f"{field} is empty; enter a number{hint}")
+    try:
+        v = float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{field} {value!r} is not a number; enter a number{hint}") from None
+    if not math.isfinite(v):
+        raise ConfigError(f"{field} {value!r} is not a finite number; enter a number{hint}")
+    if whole:
+        if v != int(v):
+            raise ConfigError(f"{field} {v:g} is not a whole number; enter a whole number{hint}")
+        return int(v)
+    return v
+
+
+def learning_rate(value) -> float:
+    return number("learning rate", value, example="1e-3 (pick one from the list or type your own)")
+
+
+_DATA_CACHE: OrderedDict = OrderedDict()
+_DATA_LOCK = threading.Lock()
+
+
+def cached_data(cfg: RunConfig) -> Data:
+    """Datasets are loaded once per process (read-only tensors) and handed out as shallow copies per run."""
+    key = (cfg.dataset, cfg.classes, cfg.points, cfg.noise, cfg.train_fraction, cfg.seed, cfg.drop_b, cfg.mnist_source)
+    with _DATA_LOCK:
+        if key in _DATA_CACHE:
+            _DATA_CACHE.move_to_end(key)
+            return copy.copy(_DATA_CACHE[key])
+    data = load_data(cfg)
+    with _DATA_LOCK:
+        _DATA_CACHE[key] = data
+        while len(_DATA_CACHE) > 6:
+            _DATA_CACHE.popitem(last=False)
+    return copy.copy(data)
+
+
+@functools.cache
+def default_model(name: str) -> TrainedModel:
+    """The shipped default model, loaded once per process and only read (eval mode, no_grad)."""
+    return load_default(name)
+
+
+def curves_frame(rows: list[dict], panel: str) -> pd.DataFrame:
+    df = pd.DataFrame([r for r in rows if r["panel"] == panel], columns=["epoch", "value", "series", "panel"])
+    return df[["epoch", "value", "series"]]
+
+
+def params_text(model: str, hidden: str, dataset: str, activation: str = "relu") -> str:
+    """The live parameter count under the architecture controls (or what is wrong with the hidden-layers text)."""
+    shapes = {"spiral": ((2,), 3), "boston": ((13,), 1), "mnist": ((1, 28, 28), 10), "fashion": ((1, 28, 28), 10)}
+    try:
+        sizes = parse_hidden(hidden, LIMITS) if model == "mlp" else (100,)
+        if model == "mlp" and not sizes:
+            raise ConfigError('hidden layers are empty; give at least one size such as "100,25"')
+        in_shape, n_out = shapes[dataset]
+        n = estimate_params(RunConfig(dataset=dataset, model=model, hidden=sizes, activation=activation), in_shape, n_out)
+    except ConfigError as e:
+        return f"⚠️ {e}"
+    flag = " — over the limit, use smaller layers" if n > LIMITS.max_params else ""
+    return f"**{n:,}** trainable parameters{flag}"
+
+
+def save_for_download(tm: TrainedModel, stem: str) -> str:
+    """Write the model as .safetensors into this process's download folder; returns the path for gr.DownloadButton."""
+    folder = Path(tempfile.mkdtemp(dir=DOWNLOAD_DIR))
+    return str(checkpoint.save(tm, folder / f"{stem}.safetensors"))
+
+
+def restore_upload(path: str | None, dataset_choices: tuple[str, ...]) -> TrainedModel:
+    """A user's uploaded checkpoint, refused with a clear reason unless it is an intact dlcore model for this tab."""
+    if not path:
+        raise ConfigError("no file was uploaded; choose a .safetensors model saved by the playground")
+    tm = checkpoint.load(path)
+    if tm.cfg.dataset not in dataset_choices:
+        raise ConfigError(f"this model was trained on {tm.cfg.dataset!r}; upload it in its own tab, or upload a "
+                          f"model for {' or '.join(dataset_choices)}")
+    return tm
+
+
+def describe(tm: TrainedModel | None, default_label: str) -> str:
+    if tm is None:
+        return default_label
+    c = tm.cfg
+    arch = f"{c.model} {','.join(map(str, c.hidden))}" if c.model == "mlp" else c.model
+    return f"your model: {arch}, {c.activation}, {c.optimizer} lr {c.lr:g}, {c.dataset}"
+
+
+def status_line(rec, trainer: Trainer) -> str:
+    m = rec.metrics
+    parts = [f"epoch {rec.epoch:g}/{rec.epochs}", f"train loss {rec.train_loss:.4f}"]
+    if rec.test_loss is not None:
+        parts.append(f"test loss {rec.test_loss:.4f}")
+    for key, label in (("train_accuracy", "train acc"), ("test_accuracy", "test acc"), ("test_rmse", "test RMSE"),
+                       ("test_mae", "test MAE"), ("test_r2", "test R²")):
+        if key in m:
+            parts.append(f"{label} {m[key]:.3f}")
+    parts += [f"{rec.samples_per_second:,.0f} samples/s", f"{trainer.device}", f"{rec.elapsed:.1f} s"]
+    return " · ".join(parts)
+
+
+def final_note(rec, kept_previous: bool) -> str:
+    if rec.status == "diverged":
+        return f"⚠️ {rec.message}" + (" The previous model is kept." if kept_previous else "")
+    if rec.status == "time_limit":
+        return f"⏱️ {rec.message}. The model trained so far is now in use."
+    return f"✅ {rec.message}. This model is now used for predictions."
+
+
+def stream_training(cfg: RunConfig, extra_frames=None, boundary=None, min_interval: float | None = None):
+    """The shared streaming loop: train, and yield (record, trainer, rows, redraw_boundary) at a bounded rate.
+
+    Every record is appended to the curves; the UI is refreshed at most UPDATES_PER_SECOND times a second (the last
+    record always), so rendering never sits on the training path more than it must.
+    """
+    cfg = cfg.replace(time_budget=min(cfg.time_budget or LIMITS.max_seconds, LIMITS.max_seconds))
+    trainer = Trainer(cfg, cached_data(cfg), LIMITS)
+    rows: list[dict] = []
+    interval = 1.0 / UPDATES_PER_SECOND if min_interval is None else min_interval
+    last_ui = last_boundary = 0.0
+    for rec in trainer.run():
+        if not rec.done:
+            rows.extend(plots.curve_rows(rec, cfg.task))
+        now = time.perf_counter()
+        if rec.done or now - last_ui >= interval:
+            redraw = rec.done or now - last_boundary >= BOUNDARY_EVERY
+            if redraw:
+                last_boundary = now
+            last_ui = now
+            yield rec, trainer, rows, redraw
+
+
+def finish(state: dict | None, trainer: Trainer, rec) -> tuple[dict, bool]:
+    """The tab's new state after a run: the new model if it is usable, else the previous one."""
+    state = dict(state or {})
+    kept_previous = state.get("model") is not None
+    if rec.status in ("finished", "time_limit", "stopped"):
+        tm = trainer.trained()
+        tm.model.eval()
+        state["model"] = tm
+        kept_previous = False
+    return state, kept_previous
+
+
+# ================================================================ spiral
+
+
+def spiral_config(classes, points, noise, train_fraction, seed, model, hidden, activation, optimizer, lr, loss,
+                  epochs, batch_size, weight_decay, l1, l2, dropout, scheduler, device) -> RunConfig:
+    sizes = parse_hidden(hidden, LIMITS) if model == "mlp" else ()
+    return RunConfig(
+        dataset="spiral", classes=number("classes", classes, whole=True, example="3"),
+        points=number("points per class", points, whole=True, example="1000"),
+        noise=number("noise", noise, example="0.2"), train_fraction=number("train fraction", train_fraction,
+                                                                           example="0.8"),
+        seed=number("seed", seed, whole=True, example="0"), model=model, hidden=sizes, activation=activation,
+        optimizer=optimizer, lr=learning_rate(lr), loss=loss, epochs=number("epochs", epochs, whole=True,
+                                                                            example="1000"),
+        batch_size=number("batch size", batch_size, whole=True, example="0 (full batch) or 64"),
+        weight_decay=number("weight decay", weight_decay, example="1e-5"), l1=number("L1 penalty", l1, example="0"),
+        l2=number("L2 penalty", l2, example="0"), dropout=number("dropout", dropout, example="0"),
+        scheduler=scheduler, device=device,
+    ).validate(LIMITS)
+
+
+@user_errors
+def train_spiral(classes, points, noise, train_fraction, seed, model, hidden, activation, optimizer, lr, loss, epochs,
+                 batch_size, weight_decay, l1, l2, dropout, scheduler, device, state=None):
+    """Stream a spiral run: (status, loss curves, accuracy curves, boundary image, state, download path)."""
+    cfg = spiral_config(classes, points, noise, train_fraction, seed, model, hidden, activation, optimizer, lr, loss,
+                        epochs, batch_size, weight_decay, l1, l2, dropout, scheduler, device)
+    overlay = None
+    boundary = gr.skip()
+    for rec, trainer, rows, redraw in stream_training(cfg):
+        d = trainer.data
+        if overlay is None:
+            overlay = plots.points_overlay(d.x_train.cpu(), d.y_train.cpu(), d.x_test.cpu(), d.y_test.cpu())
+        if redraw:
+            boundary = plots.boundary_image(TrainedModel(cfg, trainer.model, {}), overlay)
+        loss_df, acc_df = curves_frame(rows, "loss"), curves_frame(rows, "metric")
+        if not rec.done:
+            yield status_line(rec, trainer), loss_df, acc_df, boundary, gr.skip(), gr.skip()
+            boundary = gr.skip()
+            continue
+        new_state, kept = finish(state, trainer, rec)
+        new_state["overlay"] = overlay
+        download = save_for_download(new_state["model"], "spiral") if new_state.get("model") is not None else None
+        yield (status_line(rec, trainer) + "\n\n" + final_note(rec, kept), loss_df, acc_df, boundary, new_state,
+               gr.update(value=download, interactive=download is not None))
+
+
+@user_errors
+def spiral_preview(classes, points, noise, train_fraction, seed, state=None):
+    """Regenerate: draw the data (under the current model's regions, if there is a model)."""
+    cfg = RunConfig(dataset="spiral", classes=number("classes", classes, whole=True, example="3"),
+                    points=number("points per class", points, whole=True, example="1000"),
+                    noise=number("noise", noise, example="0.2"),
+                    train_fraction=number("train fraction", train_fraction, example="0.8"),
+                    seed=number("seed", seed, whole=True, example="0")).validate(LIMITS)
+    d = cached_data(cfg)
+    overlay = plots.points_overlay(d.x_train, d.y_train, d.x_test, d.y_test)
+    tm = (state or {}).get("model")
+    if tm is not None and tm.meta.get("num_outputs") != cfg.classes:
+        tm = None
+    return plots.boundary_image(tm, overlay), f"{len(d.x_train):,} training and {len(d.x_test):,} held-out points"
+
+
+@user_errors
+def spiral_probe(x, y, state=None):
+    """Class probabilities at the point (x, y) under the session's spiral model."""
+    tm = (state or {}).get("model")
+    if tm is None:
+        raise ConfigError("there is no spiral model yet; press Train first, then click the picture or enter x and y")
+    px, py = number("x", x, example="0.3"), number("y", y, example="-0.2")
+    probs = predict_points(tm, [[px, py]])[0]
+    return {f"class {name}": float(p) for name, p in zip(tm.meta["class_names"], probs)}
+
+
+def spiral_click(state, evt: gr.SelectData):
+    """A click on the boundary image: the point it shows and the model's class probabilities there."""
+    col, row = evt.index[0], evt.index[1]
+    x, y = plots.px_to_xy(col, row)
+    return round(x, 4), round(y, 4), spiral_probe(x, y, state)
+
+
+# ================================================================ boston
+
+
+def boston_config(model, hidden, activation, optimizer, lr, loss, epochs, batch_size, weight_decay, l1, l2, dropout,
+                  scheduler, device, seed, drop_b) -> RunConfig:
+    sizes = parse_hidden(hidden, LIMITS) if model == "mlp" else ()
+    return RunConfig(
+        dataset="boston", model=model, hidden=sizes, activation=activation, optimizer=optimizer, lr=learning_rate(lr),
+        loss=loss, epochs=number("epochs", epochs, whole=True, example="300"),
+        batch_size=number("batch size", batch_size, whole=True, example="0 (full batch) or 32"),
+        weight_decay=number("weight decay", weight_decay, example="1e-4"), l1=number("L1 penalty", l1, example="0"),
+        l2=number("L2 penalty", l2, example="0"), dropout=number("dropout", dropout, example="0"),
+        scheduler=scheduler, device=device, seed=number("seed", seed, whole=True, example="0"), drop_b=bool(drop_b),
+    ).validate(LIMITS)
+
+
+@user_errors
+def train_boston(model, hidden, activation, optimizer, lr, loss, epochs, batch_size, weight_decay, l1, l2, dropout,
+                 scheduler, device, seed, drop_b, state=None):
+    """Stream a Boston run: (status, loss curves, RMSE curve, scatter/residual figure, state, download path)."""
+    cfg = boston_config(model, hidden, activation, optimizer, lr, loss, epochs, batch_size, weight_decay, l1, l2,
+                        dropout, scheduler, device, seed, drop_b)
+    for rec, trainer, rows, _ in stream_training(cfg):
+        loss_df, rmse_df = curves_frame(rows, "loss"), curves_frame(rows, "metric")
+        if not rec.done:
+            yield status_line(rec, trainer), loss_df, rmse_df, gr.skip(), gr.skip(), gr.skip()
+            continue
+        new_state, kept = finish(state, trainer, rec)
+        d = trainer.data
+        pred = forward_chunked(trainer.model, d.x_test).cpu().numpy()
+        fig = plots.regression_figure(d.y_test.cpu().numpy(), pred,
+                                      f"test split (RMSE {rec.metrics['test_rmse']:.2f})")
+        download = save_for_download(new_state["model"], "boston") if new_state.get("model") is not None else None
+        yield (status_line(rec, trainer) + "\n\n" + final_note(rec, kept), loss_df, rmse_df, fig, new_state,
+               gr.update(value=download, interactive=download is not None))
+
+
+@user_errors
+def predict_house(*values_and_state):
+    """The 13 features in CSV order (CRIM … LSTAT) -> (price in $1000s, notes). Uses the session's model if any."""
+    *values, state = values_and_state if len(values_and_state) == 14 else (*values_and_state, None)
+    tm = (state or {}).get("model") or default_model("boston")
+    price, warnings = predict_price(tm, values)
+    for w in warnings:
+        gr.Warning(w)
+    which = describe((state or {}).get("model"), "the built-in default model (MLP 64,32; test RMSE 2.49)")
+    notes = "\n".join(f"- ⚠️ {w}" for w in warnings)
+    return round(price, 2), f"Predicted with {which}. Value in $1000s." + (f"\n\n{notes}" if notes else "")
+
+
+# ================================================================ digits
+
+
+def digits_config(dataset_label, model_label, activation, optimizer, lr, loss, epochs, batch_size, weight_decay,
+                  scheduler, device, seed) -> RunConfig:
+    if dataset_label not in DIGIT_DATASETS:
+        raise ConfigError(f"dataset {dataset_label!r} is unknown; choose from {list(DIGIT_DATASETS)}")
+    if model_label not in DIGIT_MODELS:
+        raise ConfigError(f"architecture {model_label!r} is unknown; choose from {list(DIGIT_MODELS)}")
+    return RunConfig(
+        dataset=DIGIT_DATASETS[dataset_label], model=DIGIT_MODELS[model_label], hidden=(), activation=activation,
+        optimizer=optimizer, lr=learning_rate(lr), loss=loss, epochs=number("epochs", epochs, whole=True, example="5"),
+        batch_size=number("batch size", batch_size, whole=True, example="64"),
+        weight_decay=number("weight decay", weight_decay, example="0"), scheduler=scheduler, device=device,
+        seed=number("seed", seed, whole=True, example="0"),
+    ).validate(LIMITS)
+
+
+def misclassified(tm: TrainedModel, d: Data, limit: int = 24) -> list[tuple[np.ndarray, str]]:
+    """Up to `limit` wrongly classified test images with 'true → predicted' captions."""
+    pred = forward_chunked(tm.model, d.x_test).argmax(1).cpu()
+    wrong = (pred != d.y_test.cpu()).nonzero().flatten()[:limit].tolist()
+    mean, std = tm.meta["norm"]["mean"][0], tm.meta["norm"]["std"][0]
+    names = tm.meta["class_names"]
+    out = []
+    for i in wrong:
+        img = (d.x_test[i, 0].cpu().numpy() * std + mean).clip(0, 1)
+        out.append((plots.digit_preview(img, 3), f"true {names[int(d.y_test[i])]} → {names[int(pred[i])]}"))
+    return out
+
+
+@user_errors
+def train_digits(dataset_label, model_label, activation, optimizer, lr, loss, epochs, batch_size, weight_decay,
+                 scheduler, device, seed, state=None):
+    """Stream a digits run: (status, loss curves, accuracy curves, confusion matrix, gallery, state, download)."""
+    cfg = digits_config(dataset_label, model_label, activation, optimizer, lr, loss, epochs, batch_size, weight_decay,
+                        scheduler, device, seed)
+    source_note = ""
+    for rec, trainer, rows, _ in stream_training(cfg):
+        if not source_note:
+            d = trainer.data
+            source_note = f"Data: {d.source}" + (f" — {d.source_reason}" if d.source.startswith("embedded") else "")
+        loss_df, acc_df = curves_frame(rows, "loss"), curves_frame(rows, "metric")
+        if not rec.done:
+            yield (status_line(rec, trainer) + "\n\n" + source_note, loss_df, acc_df, gr.skip(), gr.skip(), gr.skip(),
+                   gr.skip())
+            continue
+        new_state, kept = finish(state, trainer, rec)
+        d = trainer.data
+        pred = forward_chunked(trainer.model, d.x_test).argmax(1).cpu().numpy()
+        cm = plots.confusion_matrix(d.y_test.cpu().numpy(), pred, len(d.class_names))
+        fig = plots.confusion_figure(cm, d.class_names)
+        gallery = misclassified(trainer.trained(), d)
+        download = save_for_download(new_state["model"], cfg.dataset) if new_state.get("model") is not None else None
+        yield (status_line(rec, trainer) + "\n\n" + final_note(rec, kept) + "\n\n" + source_note, loss_df, acc_df, fig,
+               gallery, new_state, gr.update(value=download, interactive=download is not None))
+
+
+@user_errors
+def predict_sketch(sketch, state=None):
+    """A Sketchpad value (or an image path) -> (top-3 label, the 28x28 image the model sees, which model)."""
+    tm = (state or {}).get("model") or default_model("digits")
+    probs, img28 = predict_digit(tm, sketch, LIMITS)
+    which = describe((state or {}).get("model"), "the built-in default CNN (held-out accuracy 0.982)")
+    return probs, plots.digit_preview(img28), f"Predicted with {which}."
+
+
+# ================================================================ uploads
+
+
+def upload_handler(dataset_choices: tuple[str, ...], stem: str):
+    @user_errors
+    def restore(path, state=None):
+        tm = restore_upload(path, dataset_choices)
+        state = dict(state or {})
+        state["model"] = tm
+        metrics = ", ".join(f"{k} {v:.3f}" for k, v in tm.meta.get("metrics", {}).items()
+                            if isinstance(v, (int, float)) and k.startswith("test_"))
+        return (f"✅ Restored {describe(tm, '')} ({metrics or 'no metrics recorded'}). It is now used for predictions.",
+                state, gr.update(value=save_for_download(tm, stem), interactive=True))
+    return restore
+
+
+# ================================================================ UI
+
+ABOUT = f"""
+## What the playground does
+You choose a model and how to train it; the playground trains it live on the device shown (CUDA, Apple MPS or CPU)
+and draws what it learns. Everything runs in your own session: your models are yours alone.
+
+**The update rule.** Every optimizer here refines the same idea, gradient descent:
+
+    w ← w − lr · ∂L/∂w
+
+The loss `L` says how wrong the model is; its gradient `∂L/∂w` points uphill, so a small step against it lowers
+the loss. `lr` (the learning rate) is the step size: too small and training crawls, too large and `w` overshoots the
+minimum and oscillates around it — or the loss explodes (the playground stops a run whose loss turns non-finite or
+grows a million-fold, and keeps your previous model).
+
+## The controls
+- **Architecture**: *linear* has no hidden layer (a straight line between classes); *MLP* stacks layers, sizes as text
+  such as `100,25`. The parameter count updates as you type.
+- **Activation**: the non-linearity between layers (never after the output). *identity* makes the network linear
+  however deep it is.
+- **Optimizer**: *gd* is plain gradient descent written by hand (seed 000); *sgd* adds mini-batches (and momentum);
+  *adam*/*adamw*/*rmsprop*/*adagrad*/*adadelta* adapt the step per weight; *rprop* and *lbfgs* are full-batch methods.
+- **Loss**: cross-entropy (or NLL, or MSE on one-hot labels) for classes; MSE, L1 or Huber for prices. The optional
+  **L1/L2 penalties** add `λ·Σ|w|` and `λ·Σw²` (seed 001's `L = L1 + λ·L2`); **weight decay** is the optimizer's own.
+- **Epochs** are passes over the training data; **batch size** 0 means the whole set at once (full batch).
+- **Scheduler**: *step* multiplies the learning rate by 0.9 each epoch (seed 001); *cosine* decays it to zero.
+- **Dropout** randomly silences units while training, which fights over-fitting.
+
+## What the seeds teach
+The spiral table of seed 002 (full batch, 1000 epochs): without a non-linearity, `Linear(2,100) → Linear(100,3)` is
+still one linear map and stays near **50 %** accuracy; a sigmoid barely helps under Adam at 1e-3 (**51 %**); ReLU makes
+the same net reach **95.5 %**, and a second hidden layer (`100,25`) **99.8 %**. Non-linearity lets a network bend its
+boundaries; depth lets it bend them cheaply. Try the rows yourself in the Spiral tab.
+
+## Where the data comes from
+- **Spiral**: generated with seed 002's formula — for class c, `t = linspace(0,1,N)`,
+  `θ = linspace(2πc/C, 2π(2+c)/C, N) + noise·randn`, point `t·(sin θ, cos θ)`.
+- **Boston housing**: 506 towns, Harrison & Rubinfeld (1978), StatLib, public domain. {B_NOTE}
+- **MNIST**: LeCun, Cortes & Burges, CC BY-SA 3.0 — the full set when it can be downloaded, else the 5,000-digit
+  subset shipped with the app. **Fashion-MNIST**: Zalando Research, MIT.
+"""
+
+CSS = """
+#boundary img { cursor: crosshair; }
+.status textarea, .status p { font-family: ui-monospace, monospace; }
+footer { display: none !important; }
+"""
+
+# Gradio 6's image editor starts with no tool selected; select its brush so the first stroke draws.
+SELECT_BRUSH_JS = """
+() => {
+  const t0 = Date.now();
+  const tick = () => {
+    const root = document.querySelector('#sketchpad');
+    const brush = root && root.querySelector('button[aria-label="Brush"]');
+    if (brush) { brush.click(); return; }
+    if (Date.now() - t0 < 8000) setTimeout(tick, 150);
+  };
+  setTimeout(tick, 100);
+}
+"""
+
+
+def line_plot(title: str, y_title: str) -> gr.LinePlot:
+    return gr.LinePlot(x="epoch", y="value", color="series", title=title, y_title=y_title, x_title="epoch",
+                       color_map=CURVE_COLORS, height=260, show_label=False)
+
+
+def training_controls(task: str, defaults: dict) -> dict:
+    """The controls every tab shares, with per-tab defaults."""
+    c = {}
+    with gr.Row():
+        c["optimizer"] = gr.Dropdown(sorted(OPTIMIZERS), value=defaults["optimizer"], label="Optimizer",
+                                     info="gd = hand-written gradient descent")
+        c["lr"] = gr.Dropdown(LR_CHOICES, value=defaults["lr"], label="Learning rate", allow_custom_value=True,
+                              info="pick or type, e.g. 0.005")
+    with gr.Row():
+        c["loss"] = gr.Dropdown(sorted(LOSSES[task]), value=defaults["loss"], label="Loss")
+        c["epochs"] = gr.Number(value=defaults["epochs"], label="Epochs", precision=0, minimum=1,
+                                maximum=LIMITS.max_epochs)
+        c["batch_size"] = gr.Number(value=defaults["batch_size"], label="Batch size", precision=0, minimum=0,
+                                    info="0 = full batch")
+    with gr.Row():
+        c["weight_decay"] = gr.Number(value=defaults["weight_decay"], label="Weight decay", minimum=0)
+        c["scheduler"] = gr.Dropdown(sorted(SCHEDULERS), value="none", label="LR schedule")
+        c["device"] = gr.Dropdown(DEVICE_CHOICES, value="auto", label="Device",
+                                  info=f"auto = {DEVICE_CHOICES[1]} here")
+    return c
+
+
+def build_demo() -> gr.Blocks:
+    """The whole app. Event names given with api_name are a contract for API clients."""
+    with gr.Blocks(title="Neural Network Playground") as demo:
+        gr.Markdown("# 🧠 Neural Network Playground\nPick a model, train it live, then ask it questions. "
+                    f"Training runs on **{DEVICE_CHOICES[1].upper()}**; see *About* for what each control does.")
+        with gr.Tabs():
+            # ---------------------------------------------------------------- spiral
+            with gr.Tab("Spiral", id="spiral"):
+                spiral_state = gr.State({})
+                with gr.Row():
+                    with gr.Column(scale=5, min_width=360):
+                        with gr.Accordion("Data", open=False):
+                            with gr.Row():
+                                s_classes = gr.Number(3, label="Classes", precision=0, minimum=2,
+                                                      maximum=LIMITS.max_classes)
+                                s_points = gr.Number(1000, label="Points per class", precision=0, minimum=10,
+                                                     maximum=LIMITS.max_points)
+                            with gr.Row():
+                                s_noise = gr.Number(0.2, label="Noise", minimum=0, maximum=2)
+                                s_frac = gr.Number(0.8, label="Train fraction", minimum=0.05, maximum=0.95)
+                                s_seed = gr.Number(0, label="Seed", precision=0, minimum=0)
+                            s_regen = gr.Button("Regenerate", size="sm")
+                        with gr.Group():
+                            with gr.Row():
+                                s_model = gr.Radio(["linear", "mlp"], value="mlp", label="Architecture")
+                                s_act = gr.Dropdown(sorted(ACTIVATIONS), value="relu", label="Activation")
+                            s_hidden = gr.Textbox("100,25", label="Hidden layers", info="sizes, input to output")
+                            s_params = gr.Markdown(params_text("mlp", "100,25", "spiral"))
+                            with gr.Row():
+                                s_dropout = gr.Number(0, label="Dropout", minimum=0, maximum=0.9)
+                                s_l1 = gr.Number(0, label="L1 penalty λ", minimum=0)
+                                s_l2 = gr.Number(0, label="L2 penalty λ", minimum=0)
+                        sc = training_controls("classification", {"optimizer": "adam", "lr": "1e-3",
+                                                                   "loss": "cross_entropy", "epochs": 1000,
+                                                                   "batch_size": 0, "weight_decay": 1e-5})
+                        with gr.Row():
+                            s_train = gr.Button("Train", variant="primary")
+                            s_stop = gr.Button("Stop", variant="stop")
+                        with gr.Row():
+                            s_download = gr.DownloadButton("Download model", interactive=False, size="sm")
+                            s_upload = gr.UploadButton("Upload model", file_types=[".safetensors"], size="sm")
+                    with gr.Column(scale=7):
+                        s_status = gr.Markdown("Press **Train** to start. The seed's best row (`100,25`, ReLU, Adam "
+                                               "1e-3, 1000 epochs) is set up.", elem_classes="status")
+                        with gr.Row():
+                            s_boundary = gr.Image(label="Decision boundary (click to probe)", elem_id="boundary",
+                                                  interactive=False, height=420, width=420, buttons=[],
+                                                  show_label=True)
+                            with gr.Column():
+                                s_probe = gr.Label(label="Class probabilities at (x, y)", num_top_classes=3)
+                                with gr.Row():
+                                    s_x = gr.Number(0.3, label="x")
+                                    s_y = gr.Number(-0.2, label="y")
+                                s_probe_btn = gr.Button("Probe point", size="sm")
+                                s_data_info = gr.Markdown("")
+                        with gr.Row():
+                            s_loss_plot = line_plot("Loss", "cross-entropy")
+                            s_acc_plot = line_plot("Accuracy", "accuracy")
+
+            # ---------------------------------------------------------------- boston
+            with gr.Tab("Boston housing", id="boston"):
+                boston_state = gr.State({})
+                info = load_data(RunConfig(dataset="boston")).info
+                with gr.Row():
+                    with gr.Column(scale=5, min_width=360):
+                        with gr.Group():
+                            with gr.Row():
+                                b_model = gr.Radio(["linear", "mlp"], value="mlp", label="Architecture")
+                                b_act = gr.Dropdown(sorted(ACTIVATIONS), value="relu", label="Activation")
+                            b_hidden = gr.Textbox("64,32", label="Hidden layers")
+                            b_params = gr.Markdown(params_text("mlp", "64,32", "boston"))
+                            with gr.Row():
+                                b_dropout = gr.Number(0, label="Dropout", minimum=0, maximum=0.9)
+                                b_l1 = gr.Number(0, label="L1 penalty λ", minimum=0)
+                                b_l2 = gr.Number(0, label="L2 penalty λ", minimum=0)
+                        bc = training_controls("regression", {"optimizer": "adam", "lr": "1e-2", "loss": "mse",
+                                                              "epochs": 300, "batch_size": 0, "weight_decay": 1e-4})
+                        with gr.Row():
+                            b_seed = gr.Number(2, label="Seed (sets the split too)", precision=0, minimum=0)
+                            b_drop_b = gr.Checkbox(False, label="Train without B")
+                        gr.Markdown(f"<small>ℹ️ {B_NOTE}</small>")
+                        with gr.Row():
+                            b_train = gr.Button("Train", variant="primary")
+                            b_stop = gr.Button("Stop", variant="stop")
+                        with gr.Row():
+                            b_download = gr.DownloadButton("Download model", interactive=False, size="sm")
+                            b_upload = gr.UploadButton("Upload model", file_types=[".safetensors"], size="sm")
+                    with gr.Column(scale=7):
+                        b_status = gr.Markdown("Press **Train**. Until then, prices come from the built-in model.",
+                                               elem_classes="status")
+                        with gr.Row():
+                            b_loss_plot = line_plot("Loss (train and test)", "loss")
+                            b_rmse_plot = line_plot("Test RMSE ($1000s)", "RMSE")
+                        b_fig = gr.Plot(label="Test split: predicted vs actual, residuals", show_label=False)
+                gr.Markdown("### Price a house\nValues in the data's units; each box starts at the training median.")
+                feats = info["features"]
+                b_inputs = []
+                for start in range(0, 13, 5):
+                    with gr.Row():
+                        for name in BOSTON_ORDER[start:start + 5]:
+                            f = feats[name]
+                            b_inputs.append(gr.Number(
+                                value=float(f"{f['median']:.4g}"), label=f"{name} ({f['unit']})",
+                                info=f"{f['description']}; typical {f['p05']:.3g}–{f['p95']:.3g}", minimum=0))
+                with gr.Row():
+                    b_predict = gr.Button("Predict price", variant="primary")
+                    b_price = gr.Number(label="Predicted price ($1000s)", interactive=False)
+                b_price_note = gr.Markdown("")
+
+            # ---------------------------------------------------------------- digits
+            with gr.Tab("Digits", id="digits") as digits_tab:
+                digits_state = gr.State({})
+                with gr.Row():
+                    with gr.Column(scale=5, min_width=360):
+                        with gr.Row():
+                            d_dataset = gr.Dropdown(list(DIGIT_DATASETS), value="MNIST", label="Dataset",
+                                                    info="full MNIST if it can be downloaded, else the built-in "
+                                                         "5,000 digits")
+                            d_model = gr.Dropdown(list(DIGIT_MODELS), value="CNN", label="Architecture")
+                        d_act = gr.Dropdown(sorted(ACTIVATIONS), value="relu", label="Activation")
+                        dc = training_controls("classification", {"optimizer": "adam", "lr": "1e-3",
+                                                                   "loss": "cross_entropy", "epochs": 3,
+                                                                   "batch_size": 64, "weight_decay": 0})
+                        d_seed = gr.Number(0, label="Seed", precision=0, minimum=0)
+                        with gr.Row():
+                            d_train = gr.Button("Train", variant="primary")
+                            d_stop = gr.Button("Stop", variant="stop")
+                        with gr.Row():
+                            d_download = gr.DownloadButton("Download model", interactive=False, size="sm")
+                            d_upload = gr.UploadButton("Upload model", file_types=[".safetensors"], size="sm")
+                        d_status = gr.Markdown("Until you train, predictions use the built-in CNN.",
+                                               elem_classes="status")
+                        with gr.Row():
+                            d_loss_plot = line_plot("Loss", "cross-entropy")
+                            d_acc_plot = line_plot("Accuracy", "accuracy")
+                    with gr.Column(scale=6):
+                        gr.Markdown("### Draw a digit\nBlack ink on white; use most of the square.")
+                        sketch = gr.Sketchpad(
+                            label="Sketchpad", elem_id="sketchpad", canvas_size=(280, 280), type="numpy",
+                            image_mode="RGBA", layers=False, transforms=(),
+                            brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=11),
+                            height=380, width=380,
+                        )
+                        with gr.Row():
+                            d_predict = gr.Button("Predict", variant="primary")
+                            d_clear = gr.Button("Clear")
+                        d_upload_img = gr.Image(label="…or upload an image of a digit", type="filepath",
+                                                sources=["upload"], height=140)
+                        with gr.Row():
+                            d_label = gr.Label(label="Top 3", num_top_classes=3)
+                            d_seen = gr.Image(label="What the model sees (28×28)", interactive=False, height=170,
+                                              width=170, buttons=[])
+                        d_which = gr.Markdown("")
+                with gr.Row():
+                    d_confusion = gr.Plot(label="Confusion matrix (test set)")
+                    d_gallery = gr.Gallery(label="Misclassified test images", columns=6, height=330)
+
+            with gr.Tab("About", id="about"):
+                gr.Markdown(ABOUT)
+
+        # ------------------------------------------------------------------------ wiring
+        private = {"api_visibility": "private"}
+        train_opts = {"concurrency_id": "train", "concurrency_limit": TRAIN_CONCURRENCY, "show_progress": "minimal"}
+        predict_opts = {"concurrency_id": "predict", "concurrency_limit": PREDICT_CONCURRENCY}
+
+        for model_w, hidden_w, act_w, params_w, ds in ((s_model, s_hidden, s_act, s_params, "spiral"),
+                                                       (b_model, b_hidden, b_act, b_params, "boston")):
+            count = functools.partial(lambda m, h, a, dataset: params_text(m, h, dataset, a), dataset=ds)
+            for w in (model_w, hidden_w, act_w):
+                w.change(count, [model_w, hidden_w, act_w], params_w, queue=False, **private)
+
+        spiral_inputs = [s_classes, s_points, s_noise, s_frac, s_seed, s_model, s_hidden, s_act, sc["optimizer"],
+                         sc["lr"], sc["loss"], sc["epochs"], sc["batch_size"], sc["weight_decay"], s_l1, s_l2,
+                         s_dropout, sc["scheduler"], sc["device"], spiral_state]
+        s_ev = s_train.click(train_spiral, spiral_inputs,
+                             [s_status, s_loss_plot, s_acc_plot, s_boundary, spiral_state, s_download],
+                             api_name="train_spiral", **train_opts)
+        s_stop.click(lambda: "⏹️ Stopped. The previous model (if any) is kept.", None, s_status, cancels=[s_ev],
+                     queue=False, **private)
+        preview_inputs = [s_classes, s_points, s_noise, s_frac, s_seed, spiral_state]
+        s_regen.click(spiral_preview, preview_inputs, [s_boundary, s_data_info], **private, **predict_opts)
+        demo.load(spiral_preview, preview_inputs, [s_boundary, s_data_info], **private)
+        s_probe_btn.click(spiral_probe, [s_x, s_y, spiral_state], s_probe, **private, **predict_opts)
+        s_boundary.select(user_errors(spiral_click), [spiral_state], [s_x, s_y, s_probe], **private, **predict_opts)
+        s_upload.upload(upload_handler(("spiral",), "spiral"), [s_upload, spiral_state],
+                        [s_status, spiral_state, s_download], **private)
+
+        boston_inputs = [b_model, b_hidden, b_act, bc["optimizer"], bc["lr"], bc["loss"], bc["epochs"],
+                         bc["batch_size"], bc["weight_decay"], b_l1, b_l2, b_dropout, bc["scheduler"], bc["device"],
+                         b_seed, b_drop_b, boston_state]
+        b_ev = b_train.click(train_boston, boston_inputs,
+                             [b_status, b_loss_plot, b_rmse_plot, b_fig, boston_state, b_download],
+                             api_name="train_boston", **train_opts)
+        b_stop.click(lambda: "⏹️ Stopped. The previous model (if any) is kept.", None, b_status, cancels=[b_ev],
+                     queue=False, **private)
+        b_predict.click(predict_house, [*b_inputs, boston_state], [b_price, b_price_note], api_name="predict_price",
+                        **predict_opts)
+        b_upload.upload(upload_handler(("boston",), "boston"), [b_upload, boston_state],
+                        [b_status, boston_state, b_download], **private)
+
+        digits_inputs = [d_dataset, d_model, d_act, dc["optimizer"], dc["lr"], dc["loss"], dc["epochs"],
+                         dc["batch_size"], dc["weight_decay"], dc["scheduler"], dc["device"], d_seed, digits_state]
+        d_ev = d_train.click(train_digits, digits_inputs,
+                             [d_status, d_loss_plot, d_acc_plot, d_confusion, d_gallery, digits_state, d_download],
+                             api_name="train_digits", **train_opts)
+        d_stop.click(lambda: "⏹️ Stopped. The previous model (if any) is kept.", None, d_status, cancels=[d_ev],
+                     queue=False, **private)
+        d_predict.click(predict_sketch, [sketch, digits_state], [d_label, d_seen, d_which], api_name="predict_digit",
+                        **predict_opts)
+        d_upload_img.upload(predict_sketch, [d_upload_img, digits_state], [d_label, d_seen, d_which], **private,
+                            **predict_opts)
+        d_clear.click(lambda: (None, None, None, ""), None, [sketch, d_label, d_seen, d_which], queue=False,
+                      **private).then(None, None, None, js=SELECT_BRUSH_JS, **private)
+        d_upload.upload(upload_handler(("mnist", "fashion"), "digits"), [d_upload, digits_state],
+                        [d_status, digits_state, d_download], **private)
+        digits_tab.select(None, None, None, js=SELECT_BRUSH_JS, **private)
+        demo.load(None, None, None, js=SELECT_BRUSH_JS, **private)
+
+        demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=PREDICT_CONCURRENCY)
+    return demo
+
+
+def main() -> None:
+    demo = build_demo()
+    demo.launch(ssr_mode=False, css=CSS, max_file_size=LIMITS.max_upload_bytes, show_error=True,
+                allowed_paths=[str(DOWNLOAD_DIR)])
+
+
+if __name__ == "__main__":
+    main()

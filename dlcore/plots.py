@@ -1,0 +1,143 @@
+"""Pictures built from progress records and predictions. Models never plot; plots never train.
+
+The live decision boundary is drawn straight into a numpy image (no matplotlib on the training path): class
+probabilities on a coarse grid from one batched forward pass, coloured and upscaled, with the points on top. Figures
+shown once after training (scatter, residuals, confusion matrix) use matplotlib's object API (`Figure`, never
+`pyplot`), because handlers run on worker threads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .predict import decision_grid
+from .train import Progress, TrainedModel
+
+# A palette that stays readable for up to 10 classes (Tableau 10).
+PALETTE = np.array([
+    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+    (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
+], dtype=np.float32)
+
+BOUNDARY_LIM = 1.15  # the spiral lies in the unit disc; a small margin around it
+BOUNDARY_PX = 420  # side of the rendered image
+GRID = 140  # probability grid side; upscaled to BOUNDARY_PX
+
+
+def curve_rows(rec: Progress, task: str) -> list[dict]:
+    """Long-format rows (epoch, value, series, panel) for the live curves from one progress record."""
+    rows = [{"epoch": rec.epoch, "value": rec.train_loss, "series": "train", "panel": "loss"}]
+    if rec.test_loss is not None:
+        rows.append({"epoch": rec.epoch, "value": rec.test_loss, "series": "test", "panel": "loss"})
+    m = rec.metrics
+    if task == "classification":
+        if "train_accuracy" in m:
+            rows.append({"epoch": rec.epoch, "value": m["train_accuracy"], "series": "train", "panel": "metric"})
+        if "test_accuracy" in m:
+            rows.append({"epoch": rec.epoch, "value": m["test_accuracy"], "series": "test", "panel": "metric"})
+    elif "test_rmse" in m:
+        rows.append({"epoch": rec.epoch, "value": m["test_rmse"], "series": "test", "panel": "metric"})
+    return rows
+
+
+def _to_px(xy: np.ndarray, lim: float, size: int) -> np.ndarray:
+    """Data coordinates (N, 2) -> pixel coordinates (N, 2); y grows upwards in data, downwards in pixels."""
+    px = (xy[:, 0] + lim) / (2 * lim) * (size - 1)
+    py = (lim - xy[:, 1]) / (2 * lim) * (size - 1)
+    return np.stack([px, py], axis=1)
+
+
+def px_to_xy(col: float, row: float, lim: float = BOUNDARY_LIM, size: int = BOUNDARY_PX) -> tuple[float, float]:
+    """A pixel of the boundary image -> the data point (x, y) it shows."""
+    return -lim + col / (size - 1) * 2 * lim, lim - row / (size - 1) * 2 * lim
+
+
+def points_overlay(x_train, y_train, x_test=None, y_test=None, lim: float = BOUNDARY_LIM, size: int = BOUNDARY_PX):
+    """A transparent RGBA layer with training dots and held-out rings; drawn once per run, reused every update."""
+    from PIL import Image, ImageDraw
+
+    layer = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    for xy, y, test in ((x_train, y_train, False), (x_test, y_test, True)):
+        if xy is None:
+            continue
+        pts = _to_px(np.asarray(xy, dtype=np.float32), lim, size)
+        for (px, py), c in zip(pts, np.asarray(y)):
+            col = tuple(int(v * 0.75) for v in PALETTE[int(c) % len(PALETTE)]) + (255,)
+            if test:  # held-out points: white-filled rings, so they stand out from the training dots
+                draw.ellipse([px - 3, py - 3, px + 3, py + 3], fill=(255, 255, 255, 255), outline=col, width=2)
+            else:
+                draw.ellipse([px - 1.6, py - 1.6, px + 1.6, py + 1.6], fill=col)
+    return layer
+
+
+def boundary_image(tm: TrainedModel | None, overlay=None, lim: float = BOUNDARY_LIM, size: int = BOUNDARY_PX) -> np.ndarray:
+    """uint8 (size, size, 3): filled class regions, paler where the model is unsure, with the points layer on top."""
+    from PIL import Image
+
+    if tm is not None:
+        _, _, probs = decision_grid(tm, lim=lim, res=GRID)  # (GRID, GRID, C), row 0 = y = -lim
+        probs = probs[::-1]  # row 0 at the top = y = +lim
+        colours = PALETTE[np.arange(probs.shape[2]) % len(PALETTE)]
+        top = probs.argmax(2)
+        conf = probs.max(2, keepdims=True)
+        strength = 0.25 + 0.55 * (conf - 1 / probs.shape[2]) / (1 - 1 / probs.shape[2])
+        rgb = 255 * (1 - strength) + colours[top] * strength
+        img = Image.fromarray(rgb.astype(np.uint8)).resize((size, size), Image.Resampling.BILINEAR)
+    else:
+        img = Image.new("RGB", (size, size), (250, 250, 250))
+    if overlay is not None:
+        img.paste(overlay, (0, 0), overlay)
+    return np.asarray(img)
+
+
+def regression_figure(y_true: np.ndarray, y_pred: np.ndarray, title: str = "test split"):
+    """Predicted vs actual and residuals for a regression model, as a matplotlib Figure."""
+    from matplotlib.figure import Figure
+
+    y_true, y_pred = np.ravel(y_true), np.ravel(y_pred)
+    fig = Figure(figsize=(9, 3.8), layout="constrained")
+    ax1, ax2 = fig.subplots(1, 2)
+    lo, hi = float(min(y_true.min(), y_pred.min())), float(max(y_true.max(), y_pred.max()))
+    ax1.plot([lo, hi], [lo, hi], color="0.6", lw=1, ls="--", label="perfect")
+    ax1.scatter(y_true, y_pred, s=18, alpha=0.8, color="#1f77b4")
+    ax1.set(xlabel="actual price ($1000s)", ylabel="predicted ($1000s)", title=f"Predicted vs actual, {title}")
+    ax1.legend(loc="upper left", frameon=False)
+    resid = y_pred - y_true
+    ax2.axhline(0, color="0.6", lw=1, ls="--")
+    ax2.scatter(y_pred, resid, s=18, alpha=0.8, color="#d62728")
+    ax2.set(xlabel="predicted ($1000s)", ylabel="residual (pred - actual)", title="Residuals")
+    return fig
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n: int) -> np.ndarray:
+    """(n, n) counts, rows = true class, columns = predicted class."""
+    cm = np.zeros((n, n), dtype=np.int64)
+    np.add.at(cm, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    return cm
+
+
+def confusion_figure(cm: np.ndarray, class_names: list[str]):
+    """A confusion-matrix heat map with counts, as a matplotlib Figure."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.6, 5), layout="constrained")
+    ax = fig.subplots()
+    ax.imshow(cm, cmap="Blues")
+    n = len(class_names)
+    ax.set(xticks=range(n), yticks=range(n), xlabel="predicted", ylabel="true",
+           title=f"Confusion matrix (accuracy {np.trace(cm) / max(cm.sum(), 1):.3f})")
+    ax.set_xticklabels(class_names, rotation=45 if max(map(len, class_names)) > 2 else 0, ha="right")
+    ax.set_yticklabels(class_names)
+    thresh = cm.max() / 2 if cm.max() else 1
+    for i in range(n):
+        for j in range(n):
+            if cm[i, j]:
+                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8,
+                        color="white" if cm[i, j] > thresh else "black")
+    return fig
+
+
+def digit_preview(img28: np.ndarray, scale: int = 6) -> np.ndarray:
+    """A (28, 28) image in [0, 1] as the model sees it, enlarged for display (uint8, white ink on black)."""
+    return np.kron((np.clip(img28, 0, 1) * 255).astype(np.uint8), np.ones((scale, scale), dtype=np.uint8))
