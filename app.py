@@ -515,12 +515,11 @@ def training_controls(task: str, defaults: dict) -> dict:
                               info="pick or type, e.g. 0.005")
     with gr.Row():
         c["loss"] = gr.Dropdown(sorted(LOSSES[task]), value=defaults["loss"], label="Loss")
-        c["epochs"] = gr.Number(value=defaults["epochs"], label="Epochs", precision=0, minimum=1,
-                                maximum=LIMITS.max_epochs)
-        c["batch_size"] = gr.Number(value=defaults["batch_size"], label="Batch size", precision=0, minimum=0,
+        c["epochs"] = gr.Number(value=defaults["epochs"], label="Epochs", precision=0)
+        c["batch_size"] = gr.Number(value=defaults["batch_size"], label="Batch size", precision=0,
                                     info="0 = full batch")
     with gr.Row():
-        c["weight_decay"] = gr.Number(value=defaults["weight_decay"], label="Weight decay", minimum=0)
+        c["weight_decay"] = gr.Number(value=defaults["weight_decay"], label="Weight decay")
         c["scheduler"] = gr.Dropdown(sorted(SCHEDULERS), value="none", label="LR schedule")
         c["device"] = gr.Dropdown(DEVICE_CHOICES, value="auto", label="Device",
                                   info=f"auto = {DEVICE_CHOICES[1]} here")
@@ -540,14 +539,12 @@ def build_demo() -> gr.Blocks:
                     with gr.Column(scale=5, min_width=360):
                         with gr.Accordion("Data", open=False):
                             with gr.Row():
-                                s_classes = gr.Number(3, label="Classes", precision=0, minimum=2,
-                                                      maximum=LIMITS.max_classes)
-                                s_points = gr.Number(1000, label="Points per class", precision=0, minimum=10,
-                                                     maximum=LIMITS.max_points)
+                                s_classes = gr.Number(3, label="Classes", precision=0)
+                                s_points = gr.Number(1000, label="Points per class", precision=0)
                             with gr.Row():
-                                s_noise = gr.Number(0.2, label="Noise", minimum=0, maximum=2)
-                                s_frac = gr.Number(0.8, label="Train fraction", minimum=0.05, maximum=0.95)
-                                s_seed = gr.Number(0, label="Seed", precision=0, minimum=0)
+                                s_noise = gr.Number(0.2, label="Noise")
+                                s_frac = gr.Number(0.8, label="Train fraction")
+                                s_seed = gr.Number(0, label="Seed", precision=0)
                             s_regen = gr.Button("Regenerate", size="sm")
                         with gr.Group():
                             with gr.Row():
@@ -556,9 +553,9 @@ def build_demo() -> gr.Blocks:
                             s_hidden = gr.Textbox("100,25", label="Hidden layers", info="sizes, input to output")
                             s_params = gr.Markdown(params_text("mlp", "100,25", "spiral"))
                             with gr.Row():
-                                s_dropout = gr.Number(0, label="Dropout", minimum=0, maximum=0.9)
-                                s_l1 = gr.Number(0, label="L1 penalty λ", minimum=0)
-                                s_l2 = gr.Number(0, label="L2 penalty λ", minimum=0)
+                                s_dropout = gr.Number(0, label="Dropout")
+                                s_l1 = gr.Number(0, label="L1 penalty λ")
+                                s_l2 = gr.Number(0, label="L2 penalty λ")
                         sc = training_controls("classification", {"optimizer": "adam", "lr": "1e-3",
                                                                    "loss": "cross_entropy", "epochs": 1000,
                                                                    "batch_size": 0, "weight_decay": 1e-5})
@@ -599,13 +596,13 @@ def build_demo() -> gr.Blocks:
                             b_hidden = gr.Textbox("64,32", label="Hidden layers")
                             b_params = gr.Markdown(params_text("mlp", "64,32", "boston"))
                             with gr.Row():
-                                b_dropout = gr.Number(0, label="Dropout", minimum=0, maximum=0.9)
-                                b_l1 = gr.Number(0, label="L1 penalty λ", minimum=0)
-                                b_l2 = gr.Number(0, label="L2 penalty λ", minimum=0)
+                                b_dropout = gr.Number(0, label="Dropout")
+                                b_l1 = gr.Number(0, label="L1 penalty λ")
+                                b_l2 = gr.Number(0, label="L2 penalty λ")
                         bc = training_controls("regression", {"optimizer": "adam", "lr": "1e-2", "loss": "mse",
                                                               "epochs": 300, "batch_size": 0, "weight_decay": 1e-4})
                         with gr.Row():
-                            b_seed = gr.Number(2, label="Seed (sets the split too)", precision=0, minimum=0)
+                            b_seed = gr.Number(2, label="Seed (sets the split too)", precision=0)
                             b_drop_b = gr.Checkbox(False, label="Train without B")
                         gr.Markdown(f"<small>ℹ️ {B_NOTE}</small>")
                         with gr.Row():
@@ -630,7 +627,7 @@ def build_demo() -> gr.Blocks:
                             f = feats[name]
                             b_inputs.append(gr.Number(
                                 value=float(f"{f['median']:.4g}"), label=f"{name} ({f['unit']})",
-                                info=f"{f['description']}; typical {f['p05']:.3g}–{f['p95']:.3g}", minimum=0))
+                                info=f"{f['description']}; typical {f['p05']:.3g}–{f['p95']:.3g}"))
                 with gr.Row():
                     b_predict = gr.Button("Predict price", variant="primary")
                     b_price = gr.Number(label="Predicted price ($1000s)", interactive=False)
@@ -650,7 +647,7 @@ def build_demo() -> gr.Blocks:
                         dc = training_controls("classification", {"optimizer": "adam", "lr": "1e-3",
                                                                    "loss": "cross_entropy", "epochs": 3,
                                                                    "batch_size": 64, "weight_decay": 0})
-                        d_seed = gr.Number(0, label="Seed", precision=0, minimum=0)
+                        d_seed = gr.Number(0, label="Seed", precision=0)
                         with gr.Row():
                             d_train = gr.Button("Train", variant="primary")
                             d_stop = gr.Button("Stop", variant="stop")

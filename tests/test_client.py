@@ -1,0 +1,100 @@
+"""The app launched on a local port and driven with gradio_client, as an API user would."""
+
+import socket
+import time
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
+
+import app
+from dlcore.data import embedded_mnist
+from dlcore.defaults import load_default
+from dlcore.predict import predict_price
+
+HOUSE = [0.00632, 18, 2.31, 0, 0.538, 6.575, 65.2, 4.09, 1, 296, 15.3, 396.9, 4.98]
+SPIRAL = [3, 200, 0.2, 0.8, 0, "mlp", "32,16", "relu", "adam", "1e-2", "cross_entropy", 30, 0, 1e-5, 0, 0, 0, "none",
+          "cpu"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    demo = app.build_demo()
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
+                            ssr_mode=False, quiet=True)
+    yield url
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    return Client(server, verbose=False)
+
+
+def sketch_payload(tmp_path, index: int):
+    """A held-out digit drawn as the Sketchpad sends it: black on white, 280x280 RGBA, as uploaded files."""
+    _, _, xte, yte = embedded_mnist()
+    big = np.asarray(Image.fromarray(255 - xte[index].numpy()).resize((280, 280)))
+    path = tmp_path / f"d{index}.png"
+    Image.fromarray(np.dstack([big, big, big, np.full_like(big, 255)]), "RGBA").save(path)
+    return {"background": handle_file(str(path)), "layers": [], "composite": handle_file(str(path))}, str(int(yte[index]))
+
+
+def test_api_names_are_the_contract(client):
+    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert {"/predict_digit", "/predict_price", "/train_spiral", "/train_boston", "/train_digits"} <= names
+
+
+def test_predict_digit(client, tmp_path):
+    for index in (0, 150, 420, 777):
+        payload, truth = sketch_payload(tmp_path, index)
+        label = client.predict(payload, api_name="/predict_digit")[0]
+        assert label["label"] == truth
+        assert len(label["confidences"]) == 3 and label["confidences"][0]["confidence"] > 0.5
+
+
+def test_predict_price(client):
+    price = client.predict(*HOUSE, api_name="/predict_price")[0]
+    assert price == pytest.approx(predict_price(load_default("boston"), HOUSE)[0], abs=0.01)
+
+
+def test_bad_price_input_is_an_error_not_a_crash(client):
+    bad = list(HOUSE)
+    bad[0] = -5
+    with pytest.raises(Exception, match="CRIM -5 cannot be negative"):
+        client.predict(*bad, api_name="/predict_price")
+    assert client.predict(*HOUSE, api_name="/predict_price")[0] > 0
+
+
+def test_training_stream(client):
+    job = client.submit(*SPIRAL, api_name="/train_spiral")
+    outputs = list(job)
+    assert len(outputs) >= 2
+    assert "epoch 30/30" in outputs[-1][0] and "✅" in outputs[-1][0]
+
+
+def test_cancelled_training_frees_the_worker(client, tmp_path):
+    long = list(SPIRAL)
+    long[11] = 20000  # epochs
+    job = client.submit(*long, api_name="/train_spiral")
+    deadline = time.time() + 60
+    while not job.outputs() and time.time() < deadline:
+        time.sleep(0.1)
+    assert job.outputs(), "training produced no update"
+    job.cancel()
+    t0 = time.time()
+    while not job.done() and time.time() - t0 < 30:
+        time.sleep(0.1)
+    assert job.done()
+    assert "20000" in job.outputs()[-1][0] and "✅" not in job.outputs()[-1][0]
+    payload, truth = sketch_payload(tmp_path, 3)
+    assert client.predict(payload, api_name="/predict_digit")[0]["label"] == truth
+    short = client.submit(*SPIRAL, api_name="/train_spiral")  # the training slot is free again
+    assert "✅" in list(short)[-1][0]
