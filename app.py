@@ -121,9 +121,19 @@ def default_model(name: str) -> TrainedModel:
     return load_default(name)
 
 
+CURVE_POINTS = 300  # points per series sent to the browser; the cost of an update stays flat however long the run
+
+
 def curves_frame(rows: list[dict], panel: str) -> pd.DataFrame:
-    df = pd.DataFrame([r for r in rows if r["panel"] == panel], columns=["epoch", "value", "series", "panel"])
-    return df[["epoch", "value", "series"]]
+    """One panel's curves as a long-format frame, thinned to at most ~CURVE_POINTS records per series."""
+    picked = []
+    for series in ("train", "test"):
+        rs = [r for r in rows if r["panel"] == panel and r["series"] == series]
+        stride = 1
+        while len(rs) > stride * CURVE_POINTS:
+            stride *= 2  # a power-of-two stride keeps earlier picks in place, so a streamed update stays a small diff
+        picked += rs[::stride] + ([rs[-1]] if stride > 1 and (len(rs) - 1) % stride else [])
+    return pd.DataFrame(picked, columns=["epoch", "value", "series", "panel"])[["epoch", "value", "series"]]
 
 
 def params_text(model: str, hidden: str, dataset: str, activation: str = "relu") -> str:
