@@ -38,6 +38,7 @@ from dlcore.predict import BOSTON_ORDER, predict_digit, predict_points, predict_
 from dlcore.train import TrainedModel, Trainer, available_devices, forward_chunked  # noqa: E402
 
 LIMITS = Limits.from_env()
+TORCH_THREADS = int(os.environ.get("DLCORE_TORCH_THREADS", "0"))  # threads per torch op; 0 = torch's default
 UPDATES_PER_SECOND = float(os.environ.get("DLCORE_UI_UPDATES_PER_SECOND", "8"))  # live UI refresh rate while training
 BOUNDARY_EVERY = 0.5  # seconds between decision-boundary redraws
 TRAIN_CONCURRENCY = int(os.environ.get("DLCORE_TRAIN_CONCURRENCY", "2"))  # training jobs at once, all users together
@@ -757,6 +758,10 @@ def build_demo() -> gr.Blocks:
 
 
 def main() -> None:
+    import torch
+
+    if TORCH_THREADS > 0:
+        torch.set_num_threads(TORCH_THREADS)
     demo = build_demo()
     demo.launch(ssr_mode=False, css=CSS, max_file_size=LIMITS.max_upload_bytes, show_error=True,
                 allowed_paths=[str(DOWNLOAD_DIR)])

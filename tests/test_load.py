@@ -1,0 +1,184 @@
+"""Many users at once against the launched app: a load test, a soak test, isolation, a bounded queue, time limits.
+
+Numbers (p95 latency, memory growth) are printed and written to artifacts/; the assertions are about behaviour
+(every answer right for its own input, none lost, memory bounded), never about speed.
+"""
+
+import json
+import resource
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
+
+import app
+from dlcore.data import embedded_mnist
+from dlcore.predict import predict_digit
+
+pytestmark = pytest.mark.slow
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+SPIRAL = [3, 300, 0.2, 0.8, 0, "mlp", "32,16", "relu", "adam", "1e-2", "cross_entropy", 20000, 0, 1e-5, 0, 0, 0,
+          "none", "cpu"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    demo = app.build_demo()
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
+                            ssr_mode=False, quiet=True)
+    yield url
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory):
+    """Held-out digits the default model reads correctly, as Sketchpad PNG files with their labels."""
+    folder = tmp_path_factory.mktemp("sketches")
+    _, _, xte, yte = embedded_mnist()
+    tm = app.default_model("digits")
+    out = []
+    for i in range(0, 1000, 7):
+        big = np.asarray(Image.fromarray(255 - xte[i].numpy()).resize((280, 280)))
+        rgba = np.dstack([big, big, big, np.full_like(big, 255)])
+        probs, _ = predict_digit(tm, {"background": None, "layers": [], "composite": rgba})
+        if max(probs, key=probs.get) == str(int(yte[i])):
+            path = folder / f"{i}.png"
+            Image.fromarray(rgba, "RGBA").save(path)
+            out.append((str(path), str(int(yte[i]))))
+        if len(out) == 64:
+            break
+    return out
+
+
+def payload(path):
+    return {"background": handle_file(path), "layers": [], "composite": handle_file(path)}
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def test_32_concurrent_predictors_while_two_sessions_train(server, digits):
+    trainers = [Client(server, verbose=False) for _ in range(2)]
+    jobs = [c.submit(*SPIRAL, api_name="/train_spiral") for c in trainers]
+    deadline = time.time() + 60
+    while not all(j.outputs() for j in jobs) and time.time() < deadline:
+        time.sleep(0.1)
+    assert all(j.outputs() for j in jobs), "both sessions should be training"
+    clients = [Client(server, verbose=False) for _ in range(32)]
+    stop_at = time.time() + 10
+    latencies, wrong, errors = [], [], []
+    lock = threading.Lock()
+
+    def caller(k: int):
+        n = 0
+        while time.time() < stop_at:
+            path, truth = digits[(k * 5 + n) % len(digits)]
+            t0 = time.perf_counter()
+            try:
+                label = clients[k].predict(payload(path), api_name="/predict_digit")[0]["label"]
+            except Exception as e:  # a lost request
+                with lock:
+                    errors.append(repr(e))
+                continue
+            with lock:
+                latencies.append((time.perf_counter() - t0) * 1000)
+                if label != truth:
+                    wrong.append((path, truth, label))
+            n += 1
+        return n
+
+    with ThreadPoolExecutor(32) as pool:
+        counts = list(pool.map(caller, range(32)))
+    still_training = [not j.done() for j in jobs]
+    for j in jobs:
+        j.cancel()
+    result = {"callers": 32, "requests": len(latencies), "errors": len(errors), "wrong": len(wrong),
+              "p50_ms": float(np.percentile(latencies, 50)), "p95_ms": float(np.percentile(latencies, 95)),
+              "trainings_running_throughout": all(still_training)}
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "load.json").write_text(json.dumps(result, indent=1))
+    print("\nload test:", result)
+    assert errors == [] and wrong == []
+    assert all(n >= 1 for n in counts) and all(still_training)
+
+
+def test_sessions_are_isolated(server, digits):
+    a, b = Client(server, verbose=False), Client(server, verbose=False)
+    short = list(SPIRAL)
+    short[11] = 15
+    job_a = a.submit(*short[:6], "8", *short[7:], api_name="/train_spiral")
+    job_b = b.submit(*short[:6], "48,24", *short[7:], api_name="/train_spiral")
+    out_a, out_b = list(job_a)[-1], list(job_b)[-1]
+    assert "✅" in out_a[0] and "✅" in out_b[0]
+    # each session predicts with its own model: the digit endpoint of a fresh session still uses the default
+    fresh = Client(server, verbose=False)
+    path, truth = digits[0]
+    assert "built-in default" in fresh.predict(payload(path), api_name="/predict_digit")[2]
+
+
+def test_soak_train_cancel_predict(server, digits):
+    client = Client(server, verbose=False)
+    samples = []
+    for cycle in range(50):
+        job = client.submit(*SPIRAL, api_name="/train_spiral")
+        t0 = time.time()
+        while not job.outputs() and time.time() - t0 < 30:
+            time.sleep(0.05)
+        job.cancel()
+        while not job.done() and time.time() - t0 < 60:
+            time.sleep(0.05)
+        path, truth = digits[cycle % len(digits)]
+        assert client.predict(payload(path), api_name="/predict_digit")[0]["label"] == truth
+        if cycle in (9, 49):
+            samples.append(rss_mb())
+    growth = samples[1] - samples[0]
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "soak.json").write_text(json.dumps({"cycles": 50, "rss_after_10_mb": samples[0],
+                                                     "rss_after_50_mb": samples[1], "growth_mb": growth}))
+    print(f"\nsoak: RSS {samples[0]:.0f} MB after 10 cycles, {samples[1]:.0f} MB after 50 (growth {growth:+.0f} MB)")
+    assert growth < 150
+
+
+def test_a_full_queue_says_so(monkeypatch):
+    monkeypatch.setattr(app, "QUEUE_SIZE", 1)
+    monkeypatch.setattr(app, "TRAIN_CONCURRENCY", 1)
+    demo = app.build_demo()
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
+                            ssr_mode=False, quiet=True)
+    try:
+        jobs = [Client(url, verbose=False).submit(*SPIRAL, api_name="/train_spiral") for _ in range(4)]
+        messages = []
+        for j in jobs[1:]:
+            try:
+                j.result(timeout=20)
+            except Exception as e:
+                messages.append(str(e))
+        assert any("queue is full" in m.lower() for m in messages), messages
+        for j in jobs:
+            j.cancel()
+    finally:
+        demo.close()
+
+
+def test_time_limit_ends_a_job(monkeypatch):
+    monkeypatch.setattr(app, "LIMITS", app.Limits(max_seconds=1.0))
+    outs = list(app.train_spiral(*SPIRAL, {}))
+    status, *_, state, _ = outs[-1]
+    assert "time budget of 1 s ran out" in status and state["model"] is not None
