@@ -226,3 +226,26 @@ def test_points_and_grid(spiral_model):
     xs, ys, probs = decision_grid(spiral_model, res=50)
     assert xs.shape == (50,) and probs.shape == (50, 50, 3)
     assert np.allclose(probs[10, 20], predict_points(spiral_model, [[xs[20], ys[10]]])[0], atol=1e-5)
+
+
+def test_full_disk_is_reported(spiral_model, tmp_path, monkeypatch):
+    import errno
+
+    class FullDisk:
+        def __init__(self, path, mode):
+            self.path = path
+            open(path, "wb").close()  # the partial file exists, as on a real disk
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoint, "open", FullDisk, raising=False)
+    with pytest.raises(CheckpointError, match="No space left on device; free some disk space"):
+        checkpoint.save(spiral_model, tmp_path / "m.safetensors")
+    assert list(tmp_path.iterdir()) == []  # no half-written file left behind

@@ -206,3 +206,26 @@ def test_fashion_from_debian():
 def test_train_convenience_returns_model_and_final(small_spiral):
     tm, final = train(small_spiral)
     assert final.done and tm.meta["metrics"]["test_accuracy"] == final.metrics["test_accuracy"]
+
+
+def test_corrupt_partial_mnist_cache_falls_back(monkeypatch, tmp_path):
+    import torchvision
+
+    monkeypatch.delenv("DLCORE_OFFLINE", raising=False)
+    monkeypatch.setenv("DLCORE_DATA", str(tmp_path))
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                 "t10k-labels-idx1-ubyte"):
+        (raw / name).write_bytes(b"\x00\x00\x08\x03 truncated")  # a download cut short
+    d = load_data(RunConfig(dataset="mnist"))
+    assert d.source.startswith("embedded subset") and "could not be downloaded" in d.source_reason
+
+    (raw / "t10k-labels-idx1-ubyte").unlink()  # now incomplete: torchvision tries to download, and the network fails
+
+    def offline(self, *a, **k):
+        raise OSError("[Errno 101] Network is unreachable")
+
+    monkeypatch.setattr(torchvision.datasets.MNIST, "download", offline)
+    d = load_data(RunConfig(dataset="mnist"))
+    assert d.source.startswith("embedded subset") and "Network is unreachable" in d.source_reason
