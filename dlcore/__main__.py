@@ -68,6 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true", help="print a JSON summary as the last line on stdout")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    r = sub.add_parser("reproduce", help="rerun a seed text's experiment beside its published numbers")
+    r.add_argument("name", nargs="?", help="spiral-table, boston-linear, mnist-ffn, gd-1d or d2l-linear")
+    r.add_argument("--list", action="store_true", help="list the reproductions")
+    r.add_argument("--json", action="store_true", help="print the result as one JSON object on the last stdout line")
+    r.add_argument("--quick", action="store_true", help="a shorter run (mnist-ffn: 1 epoch; spiral-table: no 10k row)")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--lr", type=float, help="gd-1d: the learning rate to try (default the seed's 0.001)")
+    r.add_argument("--dataset", choices=["mnist", "fashion"], default="mnist", help="mnist-ffn: which images")
+    r.add_argument("--step-lr", action="store_true", help="mnist-ffn: StepLR with gamma 0.9 per epoch")
+    r.add_argument("--mnist-source", choices=["auto", "download", "embedded"], default="auto")
+
     q = sub.add_parser("predict", help="predict with a saved model")
     q.add_argument("--model", required=True, help="a .safetensors checkpoint saved with --out")
     q.add_argument("--input", required=True,
@@ -179,11 +190,58 @@ def cmd_predict(a: argparse.Namespace) -> int:
     return 0
 
 
+def _format_table(rows: list[dict]) -> str:
+    """Rows of dicts as an aligned text table (floats to 4 significant digits)."""
+    if not rows:
+        return "(no rows)"
+    cols = list(rows[0])
+    cell = lambda v: f"{v:.4g}" if isinstance(v, float) else ("" if v is None else str(v))  # noqa: E731
+    widths = {c: max(len(c), *(len(cell(r.get(c))) for r in rows)) for c in cols}
+    lines = ["  ".join(c.ljust(widths[c]) for c in cols), "  ".join("-" * widths[c] for c in cols)]
+    lines += ["  ".join(cell(r.get(c)).ljust(widths[c]) for c in cols) for r in rows]
+    return "\n".join(lines)
+
+
+def cmd_reproduce(a: argparse.Namespace) -> int:
+    from . import seeds
+
+    if a.list or not a.name:
+        for name, (_, about) in seeds.REPRODUCTIONS.items():
+            print(f"{name:14s} {about}")
+        return 0
+    if a.name not in seeds.REPRODUCTIONS:
+        raise ConfigError(f"reproduction {a.name!r} is unknown; choose from {sorted(seeds.REPRODUCTIONS)}")
+    say = lambda msg: print(f"dlcore: {msg}", file=sys.stderr)  # noqa: E731
+    if a.name == "spiral-table":
+        result = seeds.spiral_table(seed=a.seed, rows=list(range(5)) if a.quick else None, progress=say)
+    elif a.name == "boston-linear":
+        result = seeds.boston_linear(seed=a.seed)
+    elif a.name == "mnist-ffn":
+        result = seeds.mnist_ffn(a.dataset, epochs=1 if a.quick else 5, step_lr=a.step_lr,
+                                 mnist_source=a.mnist_source, progress=say)
+    elif a.name == "gd-1d":
+        result = seeds.gd_1d(lr=a.lr if a.lr is not None else 0.001, seed=a.seed)
+    else:
+        result = seeds.d2l_linear(seed=a.seed)
+    print(f"{result['name']}: {seeds.REPRODUCTIONS[a.name][1]}")
+    print(_format_table(result["rows"]))
+    for key in ("max_abs_diff", "behaviour", "w", "b", "w_error", "b_error", "data_source"):
+        if key in result:
+            print(f"{key}: {result[key]}")
+    for note in result.get("notes", []):
+        print(f"note: {note}")
+    if a.json:
+        print(json.dumps({k: v for k, v in result.items() if k not in ("losses",)}, default=float))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "train":
             return cmd_train(args)
+        if args.command == "reproduce":
+            return cmd_reproduce(args)
         return cmd_predict(args)
     except ConfigError as e:  # covers device, checkpoint and input errors: the user's value, exit 2
         _fail(str(e), 2)
