@@ -447,6 +447,98 @@ def upload_handler(dataset_choices: tuple[str, ...], stem: str):
     return restore
 
 
+# ================================================================ seed lab
+
+
+def code_for(state) -> str:
+    """'Copy as PyTorch code' for the tab's current model: a standalone script with the same settings."""
+    from dlcore.codegen import to_pytorch_code
+
+    tm = (state or {}).get("model")
+    if tm is None:
+        return "# Train a model first: its settings become a standalone PyTorch script here."
+    return to_pytorch_code(tm.cfg)
+
+
+def run_reproduction(name: str, lr):
+    """Run one seed reproduction: (table, notes, figure or None)."""
+    from dlcore import seeds
+
+    if name not in seeds.REPRODUCTIONS:
+        raise ConfigError(f"reproduction {name!r} is unknown; choose from {sorted(seeds.REPRODUCTIONS)}")
+    fig = None
+    if name == "gd-1d":
+        rate = number("learning rate", lr, example="0.001")
+        if not 0 < rate <= 1:
+            raise ConfigError(f"learning rate {rate:g} is out of range; use a value in (0, 1], e.g. 0.001")
+        result, fig = seeds.gd_1d(lr=rate), seeds.gd_1d_figure(rate)
+    elif name == "spiral-table":
+        result = seeds.spiral_table()
+    elif name == "mnist-ffn":
+        result = seeds.mnist_ffn()
+    else:
+        result = seeds.REPRODUCTIONS[name][0]()
+    extra = [f"- **{k}**: {result[k]}" for k in ("max_abs_diff", "behaviour", "w", "b", "w_error", "b_error")
+             if k in result]
+    notes = "\n".join(extra + [f"- {n}" for n in result.get("notes", [])])
+    return pd.DataFrame(result["rows"]), notes, fig
+
+
+run_reproduction = user_errors(run_reproduction)
+
+
+@user_errors
+def queue_spiral_table(queue):
+    """Load seed 002's six rows into the comparison queue (the 10,000-epoch row included)."""
+    from dlcore import seeds
+
+    queue = list(queue or []) + [(n, c) for n, c in seeds.spiral_table_configs()]
+    return queue, queue_text(queue)
+
+
+@user_errors
+def queue_current_spiral(queue, *spiral_values):
+    """Add the Spiral tab's current settings to the comparison queue."""
+    cfg = spiral_config(*spiral_values)
+    arch = ",".join(map(str, cfg.hidden)) if cfg.model == "mlp" else "linear"
+    queue = list(queue or []) + [(f"{arch} {cfg.activation} {cfg.optimizer} {cfg.lr:g}", cfg)]
+    return queue, queue_text(queue)
+
+
+def queue_text(queue) -> str:
+    if not queue:
+        return "The queue is empty: load the seed's spiral table or add the Spiral tab's settings."
+    return "\n".join(f"{i + 1}. **{name}** — {cfg.epochs} epochs" for i, (name, cfg) in enumerate(queue))
+
+
+@user_errors
+def run_comparison(queue):
+    """Train the queued runs in turn: (status, overlaid loss curves, table, CSV path)."""
+    from dlcore import seeds
+
+    if not queue:
+        raise ConfigError("the comparison queue is empty; load the spiral table or add the current settings first")
+    if len(queue) > 12:
+        raise ConfigError(f"{len(queue)} runs are queued; compare at most 12 at a time (clear the queue)")
+    runs = [(name, cfg.replace(time_budget=LIMITS.max_seconds)) for name, cfg in queue]
+    curves: list[dict] = []
+    last_ui = 0.0
+    table: list[dict] = []
+    for i, rec, table in seeds.compare(runs):
+        if rec.test_loss is not None and not rec.done:
+            curves.append({"epoch": rec.epoch, "value": rec.train_loss, "series": runs[i][0]})
+        now = time.perf_counter()
+        if rec.done or now - last_ui > 1.0 / UPDATES_PER_SECOND:
+            last_ui = now
+            shown = pd.DataFrame(curves, columns=["epoch", "value", "series"])
+            yield (f"run {i + 1}/{len(runs)}: {runs[i][0]} — epoch {rec.epoch:g}/{rec.epochs}", shown,
+                   pd.DataFrame(table), gr.skip())
+    path = Path(tempfile.mkdtemp(dir=DOWNLOAD_DIR)) / "comparison.csv"
+    path.write_text(seeds.table_to_csv(table))
+    yield (f"✅ {len(table)} runs compared.", pd.DataFrame(curves, columns=["epoch", "value", "series"]),
+           pd.DataFrame(table), gr.update(value=str(path), interactive=True))
+
+
 # ================================================================ UI
 
 ABOUT = f"""
@@ -576,6 +668,8 @@ def build_demo() -> gr.Blocks:
                         with gr.Row():
                             s_download = gr.DownloadButton("Download model", interactive=False, size="sm")
                             s_upload = gr.UploadButton("Upload model", file_types=[".safetensors"], size="sm")
+                        with gr.Accordion("Copy as PyTorch code", open=False):
+                            s_code = gr.Code(code_for(None), language="python", label="Standalone script")
                     with gr.Column(scale=7):
                         s_status = gr.Markdown("Press **Train** to start. The seed's best row (`100,25`, ReLU, Adam "
                                                "1e-3, 1000 epochs) is set up.", elem_classes="status")
@@ -622,6 +716,8 @@ def build_demo() -> gr.Blocks:
                         with gr.Row():
                             b_download = gr.DownloadButton("Download model", interactive=False, size="sm")
                             b_upload = gr.UploadButton("Upload model", file_types=[".safetensors"], size="sm")
+                        with gr.Accordion("Copy as PyTorch code", open=False):
+                            b_code = gr.Code(code_for(None), language="python", label="Standalone script")
                     with gr.Column(scale=7):
                         b_status = gr.Markdown("Press **Train**. Until then, prices come from the built-in model.",
                                                elem_classes="status")
@@ -665,6 +761,8 @@ def build_demo() -> gr.Blocks:
                         with gr.Row():
                             d_download = gr.DownloadButton("Download model", interactive=False, size="sm")
                             d_upload = gr.UploadButton("Upload model", file_types=[".safetensors"], size="sm")
+                        with gr.Accordion("Copy as PyTorch code", open=False):
+                            d_code = gr.Code(code_for(None), language="python", label="Standalone script")
                         d_status = gr.Markdown("Until you train, predictions use the built-in CNN.",
                                                elem_classes="status")
                         with gr.Row():
@@ -691,6 +789,37 @@ def build_demo() -> gr.Blocks:
                 with gr.Row():
                     d_confusion = gr.Plot(label="Confusion matrix (test set)")
                     d_gallery = gr.Gallery(label="Misclassified test images", columns=6, height=330)
+
+            with gr.Tab("Seed lab", id="seeds"):
+                gr.Markdown("### Reproduce the seed texts\nEach experiment of the five tutorial texts, rerun here, "
+                            "with the seed's own numbers beside ours.")
+                from dlcore.seeds import REPRODUCTIONS
+
+                with gr.Row():
+                    r_name = gr.Dropdown(list(REPRODUCTIONS), value="gd-1d", label="Reproduction",
+                                         info="; ".join(f"{k}: {v[1]}" for k, v in REPRODUCTIONS.items())[:400])
+                    r_lr = gr.Dropdown(["0.001", "0.01", "0.02", "0.025", "0.03", "0.05"], value="0.001",
+                                       allow_custom_value=True, label="gd-1d learning rate",
+                                       info="converges / oscillates around the minimum / diverges")
+                    r_run = gr.Button("Run", variant="primary")
+                r_table = gr.Dataframe(label="Ours beside the seed's", wrap=True)
+                r_notes = gr.Markdown("")
+                r_fig = gr.Plot(label="J(w) and the path of w (gd-1d)", show_label=False)
+                gr.Markdown("### Compare runs\nQueue several configurations, train them in turn on the same data and "
+                            "seed, and compare them in one table — as seed 002's table does by hand.")
+                compare_queue = gr.State([])
+                with gr.Row():
+                    c_load = gr.Button("Load the seed's spiral table (6 runs)")
+                    c_add = gr.Button("Add the Spiral tab's settings")
+                    c_clear = gr.Button("Clear the queue")
+                    c_run = gr.Button("Train the queue", variant="primary")
+                    c_stop = gr.Button("Stop", variant="stop")
+                c_list = gr.Markdown(queue_text([]))
+                c_status = gr.Markdown("")
+                c_plot = gr.LinePlot(x="epoch", y="value", color="series", title="Training loss, overlaid",
+                                     y_title="loss", height=320, show_label=False)
+                c_table = gr.Dataframe(label="Results", wrap=True)
+                c_csv = gr.DownloadButton("Download the table as CSV", interactive=False, size="sm")
 
             with gr.Tab("About", id="about"):
                 gr.Markdown(ABOUT)
@@ -750,6 +879,16 @@ def build_demo() -> gr.Blocks:
                       **private).then(None, None, None, js=SELECT_BRUSH_JS, **private)
         d_upload.upload(upload_handler(("mnist", "fashion"), "digits"), [d_upload, digits_state],
                         [d_status, digits_state, d_download], **private)
+        for ev, state, code in ((s_ev, spiral_state, s_code), (b_ev, boston_state, b_code),
+                                (d_ev, digits_state, d_code)):
+            ev.then(code_for, [state], code, **private)
+        r_run.click(run_reproduction, [r_name, r_lr], [r_table, r_notes, r_fig], **private, **train_opts)
+        c_load.click(queue_spiral_table, [compare_queue], [compare_queue, c_list], **private)
+        c_add.click(queue_current_spiral, [compare_queue, *spiral_inputs[:-1]], [compare_queue, c_list], **private)
+        c_clear.click(lambda: ([], queue_text([])), None, [compare_queue, c_list], **private)
+        c_ev = c_run.click(run_comparison, [compare_queue], [c_status, c_plot, c_table, c_csv], **private,
+                           **train_opts)
+        c_stop.click(lambda: "⏹️ Stopped.", None, c_status, cancels=[c_ev], queue=False, **private)
         digits_tab.select(None, None, None, js=SELECT_BRUSH_JS, **private)
         demo.load(None, None, None, js=SELECT_BRUSH_JS, **private)
 

@@ -168,3 +168,25 @@ def test_params_text():
     assert "2,903" in app.params_text("mlp", "100,25", "spiral")
     assert "empty size" in app.params_text("mlp", "10,,5", "spiral")
     assert "over the limit" in app.params_text("mlp", "4000,4000", "spiral")
+
+
+def test_seed_lab_reproduction_compare_and_code(tmp_path):
+    table, notes, fig = app.run_reproduction("gd-1d", "0.05")
+    assert len(table) == 5 and "diverges" in notes and fig is not None
+    with pytest.raises(gr.Error, match="learning rate"):
+        app.run_reproduction("gd-1d", "-1")
+    queue, text = app.queue_spiral_table([])
+    assert len(queue) == 6 and "10000 epochs" in text
+    queue, _ = app.queue_current_spiral([], *spiral_args(epochs=15))
+    with pytest.raises(gr.Error, match="hidden layers"):
+        app.queue_current_spiral([], *spiral_args(hidden="1,,2"))
+    queue = queue + [(n, c.replace(epochs=15)) for n, c in app.queue_spiral_table([])[0][:1]]
+    outs = list(app.run_comparison(queue))
+    status, curves, table, csv_update = outs[-1]
+    assert "2 runs compared" in status and len(table) == 2 and set(curves["series"]) == {n for n, _ in queue}
+    assert open(csv_update["value"]).read().startswith("name,")
+    with pytest.raises(gr.Error, match="queue is empty"):
+        list(app.run_comparison([]))
+    state = run(app.train_spiral(*spiral_args(epochs=3), {}))[-1][4]
+    code = app.code_for(state)
+    assert "import torch" in code and "nn.Linear(2, 32)" in code and "dlcore" not in code.split("CSV")[0]
