@@ -7,6 +7,7 @@ checksum is refused with a CheckpointError that says what is wrong.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -46,7 +47,13 @@ def to_bytes(tm: TrainedModel) -> bytes:
         "meta": json.dumps(tm.meta, sort_keys=True, default=float),
         "sha256": _digest(tensors),
     }
+    metadata["meta_sha256"] = _meta_digest(metadata)
     return st_save(tensors, metadata=metadata)
+
+
+def _meta_digest(meta_raw: dict) -> str:
+    """Checksum of the config and metadata JSON, so a damaged byte there is caught like one in the weights."""
+    return hashlib.sha256(f"{meta_raw.get('config')}\n{meta_raw.get('meta')}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def save(tm: TrainedModel, path: str | os.PathLike) -> Path:
@@ -59,7 +66,8 @@ def save(tm: TrainedModel, path: str | os.PathLike) -> Path:
             f.write(blob)
         tmp.replace(path)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # e.g. NotADirectoryError when the "folder" is a file
+            tmp.unlink(missing_ok=True)
         raise CheckpointError(f"could not save the model to {str(path)!r}: {e.strerror or e}; "
                               "free some disk space or choose another folder") from e
     return path
@@ -114,9 +122,13 @@ def from_bytes(blob: bytes, device: str | torch.device = "cpu", expect_dataset: 
         cfg.validate(limits)
         model = build_model(cfg, tuple(meta["input_shape"]), int(meta["num_outputs"]), limits)
         model.load_state_dict(tensors, strict=True)
-    except (ConfigError, RuntimeError, KeyError, TypeError) as e:
+    except (ConfigError, RuntimeError, KeyError, TypeError, ValueError, OverflowError) as e:
         raise CheckpointError(f"the weights do not fit the model described in the checkpoint ({str(e)[:200]}); "
                               "the file was altered or comes from an incompatible version") from e
+    # checked last, so an edited architecture is reported as such; this catches damage the checks above let through
+    if "meta_sha256" in meta_raw and meta_raw["meta_sha256"] != _meta_digest(meta_raw):
+        raise CheckpointError("the checkpoint's settings do not match their checksum: the file was altered or "
+                              "damaged; save the model again")
     model.to(device).eval()
     return TrainedModel(cfg, model, meta)
 

@@ -22,9 +22,12 @@ def _env_number(name: str, default: float) -> float:
     if raw is None or raw == "":
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
-        raise ConfigError(f"environment variable {name}={raw!r} is not a number; unset it or give e.g. {default:g}") from None
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:  # "inf" or "nan" would crash int(); 0 or less would refuse everything
+        raise ConfigError(f"environment variable {name}={raw!r} is not a positive number; unset it or give e.g. {default:g}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,13 @@ class Limits:
             value = _env_number(f"DLCORE_MAX_{f.name.removeprefix('max_').upper()}", f.default)
             kwargs[f.name] = type(f.default)(value)
         return cls(**kwargs)
+
+
+def _finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float (JSON allows one)
+        return False
 
 
 def parse_hidden(text: str | list | tuple, limits: Limits | None = None) -> tuple[int, ...]:
@@ -164,11 +174,11 @@ class RunConfig:
         lim = limits or Limits.from_env()
 
         def choice(name: str, value: str, options) -> None:
-            if value not in options:
+            if not isinstance(value, str) or value not in options:  # a list would be unhashable in a dict registry
                 raise ConfigError(f"{name} {value!r} is unknown; choose from {sorted(options)}")
 
         def number(name: str, value, lo: float, hi: float, fix: str, lo_open: bool = False) -> None:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
                 raise ConfigError(f"{name} {value!r} is not a finite number; {fix}")
             if (value <= lo if lo_open else value < lo) or value > hi:
                 raise ConfigError(f"{name} {value!r} is out of range; {fix}")
@@ -203,6 +213,8 @@ class RunConfig:
         whole("batch size", self.batch_size, 0, 1_000_000, "use 0 for full batch or a positive batch size such as 64")
         whole("seed", self.seed, 0, 2**31 - 1, "use a seed between 0 and 2147483647")
         number("time budget", self.time_budget, 0.0, 1e9, "use 0 (no budget) or a number of seconds")
+        if not isinstance(self.hidden, (tuple, list)) or not all(type(h) is int for h in self.hidden):
+            raise ConfigError(f"hidden layers {self.hidden!r} must be a list of whole numbers; use e.g. (100, 25)")
         parse_hidden(list(self.hidden), lim)
         if self.model == "mlp" and not self.hidden:
             raise ConfigError('hidden layers are empty; give at least one size such as "100,25", or choose the linear model')

@@ -43,12 +43,17 @@ def _open_image(src, limits: Limits) -> np.ndarray:
                                          f"{limits.max_image_pixels:,}; upload a smaller image")
                     im.draft("L", (512, 512))  # JPEG: decode at reduced size when it is large
                     src = im.convert("RGBA") if im.mode in ("RGBA", "LA", "P", "PA") else im.convert("RGB")
-            except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
+            except InputError:
+                raise
+            except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as e:
+                # Pillow reports a damaged PNG as SyntaxError and a cut PNG/PPM header as ValueError
                 raise InputError(f"the upload is not a readable image ({type(e).__name__}); upload a PNG or JPEG") from e
         if isinstance(src, Image.Image):
             if src.width * src.height > limits.max_image_pixels:
                 raise InputError(f"the image is {src.width}x{src.height} pixels, over the limit of "
                                  f"{limits.max_image_pixels:,}; upload a smaller image")
+            if src.mode not in ("L", "RGB", "RGBA"):  # palette indices are not brightness; LA/PA carry alpha
+                src = src.convert("RGBA" if src.mode in ("LA", "P", "PA") else "RGB")
             arr = np.asarray(src)
         elif not isinstance(src, np.ndarray):
             raise InputError(f"cannot read an image from a {type(src).__name__}; upload a PNG or JPEG")
@@ -120,7 +125,9 @@ def sketch_to_ink(value, limits: Limits | None = None) -> np.ndarray:
     if value is None:
         raise InputError("no drawing was received; draw a digit on the canvas (or upload an image), then Predict")
     if isinstance(value, dict):
-        composite, layers = value.get("composite"), [la for la in (value.get("layers") or []) if la is not None]
+        layers = value.get("layers")
+        layers = list(layers) if isinstance(layers, (list, tuple)) else ([] if layers is None else [layers])
+        composite, layers = value.get("composite"), [la for la in layers if la is not None]
         if composite is not None:
             return ink_map(_open_image(composite, limits))
         if layers:
@@ -165,8 +172,9 @@ def validate_features(values, info: dict) -> tuple[np.ndarray, list[str]]:
     Raises InputError for a missing, non-numeric, non-finite or impossible (negative, CHAS not 0/1, a share over
     100 %) value, naming the feature and the fix.
     """
-    if values is None or isinstance(values, (str, bytes)) or len(values) != len(BOSTON_ORDER):
-        n = "no" if values is None else (len(values) if not isinstance(values, (str, bytes)) else "a string of")
+    sized = values is not None and not isinstance(values, (str, bytes)) and hasattr(values, "__len__")
+    if not sized or len(values) != len(BOSTON_ORDER):
+        n = len(values) if sized else ("a string of" if isinstance(values, (str, bytes)) else "no")
         raise InputError(f"a house needs {len(BOSTON_ORDER)} feature values in the order {','.join(BOSTON_ORDER)}; "
                          f"got {n} values")
     out, warnings = np.zeros(len(BOSTON_ORDER)), []
@@ -175,7 +183,7 @@ def validate_features(values, info: dict) -> tuple[np.ndarray, list[str]]:
             raise InputError(f"{name} is empty; enter a number (typical: {info[name]['median']:g} {info[name]['unit']})")
         try:
             v = float(raw.strip() if isinstance(raw, str) else raw)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: an int too large for a float
             raise InputError(f"{name} {raw!r} is not a number; enter e.g. {info[name]['median']:g}") from None
         if not math.isfinite(v):
             raise InputError(f"{name} {raw!r} is not a finite number; enter e.g. {info[name]['median']:g}")

@@ -247,18 +247,23 @@ class Trainer:
         metrics = {"train_accuracy": self._correct.item() / seen} if self.cfg.task == "classification" else {}
         if self._first_loss is None and math.isfinite(train_loss):
             self._first_loss = train_loss
-        if not math.isfinite(train_loss) or train_loss > DIVERGE_FACTOR * max(self._first_loss or 0.0, 1e-3):
-            self.model.load_state_dict(self._snapshot)
-            self._status = "diverged"
-            self._message += (f" training diverged at epoch {math.ceil(epoch_pos)} (loss {train_loss:.4g}); "
-                              f"the model keeps its last good weights; try a lower learning rate than {self.cfg.lr:g}")
-            return None
+        # train_loss was measured before each step, so it vouches for the weights of the previous record, not for
+        # the current ones; those are vouched for by the test loss, evaluated on exactly these weights
         test_loss = None
         if with_test:
             ev = self.evaluate("test")
             test_loss = ev.pop("loss")
             metrics.update({f"test_{k}": v for k, v in ev.items()})
-        self._snapshot = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        limit = DIVERGE_FACTOR * max(self._first_loss or 0.0, 1e-3)
+        bad = [v for v in (train_loss, test_loss) if v is not None and (not math.isfinite(v) or v > limit)]
+        if bad:
+            self.model.load_state_dict(self._snapshot)
+            self._status = "diverged"
+            self._message += (f" training diverged at epoch {math.ceil(epoch_pos)} (loss {bad[0]:.4g}); "
+                              f"the model keeps its last good weights; try a lower learning rate than {self.cfg.lr:g}")
+            return None
+        if with_test:
+            self._snapshot = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         self._samples += self._seen
         rec = Progress(epoch=round(epoch_pos, 4), epochs=self.cfg.epochs, step=self._step, train_loss=train_loss,
                        test_loss=test_loss, metrics=metrics,
