@@ -38,12 +38,15 @@ from dlcore.predict import BOSTON_ORDER, predict_digit, predict_points, predict_
 from dlcore.train import TrainedModel, Trainer, available_devices, forward_chunked  # noqa: E402
 
 LIMITS = Limits.from_env()
-TORCH_THREADS = int(os.environ.get("DLCORE_TORCH_THREADS", "0"))  # threads per torch op; 0 = torch's default
 UPDATES_PER_SECOND = float(os.environ.get("DLCORE_UI_UPDATES_PER_SECOND", "8"))  # live UI refresh rate while training
 BOUNDARY_EVERY = 0.5  # seconds between decision-boundary redraws
 TRAIN_CONCURRENCY = int(os.environ.get("DLCORE_TRAIN_CONCURRENCY", "2"))  # training jobs at once, all users together
 PREDICT_CONCURRENCY = int(os.environ.get("DLCORE_PREDICT_CONCURRENCY", "8"))
 QUEUE_SIZE = int(os.environ.get("DLCORE_QUEUE_SIZE", "64"))
+# Threads per torch op. Several jobs share the process, and torch's thread pools collapse when oversubscribed (a
+# 512x512 matmul ran 6x slower on 2 threads than on 1 with one other busy core here), so split the cores between the
+# training slots unless DLCORE_TORCH_THREADS says otherwise.
+TORCH_THREADS = int(os.environ.get("DLCORE_TORCH_THREADS", "0")) or max(1, (os.cpu_count() or 1) // TRAIN_CONCURRENCY)
 LR_CHOICES = ["1e-5", "3e-5", "1e-4", "3e-4", "1e-3", "3e-3", "1e-2", "3e-2", "0.1", "0.3", "1", "3", "10"]
 DEVICE_CHOICES = ["auto", *available_devices()]
 DIGIT_DATASETS = {"MNIST": "mnist", "Fashion-MNIST": "fashion"}
@@ -899,8 +902,7 @@ def build_demo() -> gr.Blocks:
 def main() -> None:
     import torch
 
-    if TORCH_THREADS > 0:
-        torch.set_num_threads(TORCH_THREADS)
+    torch.set_num_threads(TORCH_THREADS)
     demo = build_demo()
     demo.launch(ssr_mode=False, css=CSS, max_file_size=LIMITS.max_upload_bytes, show_error=True,
                 allowed_paths=[str(DOWNLOAD_DIR)])
