@@ -1,5 +1,9 @@
 """Copy as code: a short standalone PyTorch script (no dlcore import) that rebuilds a run's data, model, optimizer
 and loop with the same settings. Run it with `python script.py [EPOCHS]`.
+
+The script follows dlcore's trainer step for step (same data formula and split, `torch.manual_seed(SEED)` before
+the model, the same minibatch order, the pre-step loss averaged over the epoch), so on the CPU it prints the
+training losses the playground recorded for the same run.
 """
 
 from __future__ import annotations
@@ -7,6 +11,7 @@ from __future__ import annotations
 from importlib import resources
 
 from .config import RunConfig
+from .optim import OPTIMIZERS
 
 ACT = {"relu": "nn.ReLU()", "leaky_relu": "nn.LeakyReLU(0.01)", "elu": "nn.ELU()", "gelu": "nn.GELU()",
        "silu": "nn.SiLU()", "mish": "nn.Mish()", "tanh": "nn.Tanh()", "sigmoid": "nn.Sigmoid()",
@@ -21,7 +26,7 @@ OPT = {
     "adadelta": "torch.optim.Adadelta(model.parameters(), lr=LR, weight_decay={wd})",
     "rprop": "torch.optim.Rprop(model.parameters(), lr=LR)",
     "lbfgs": "torch.optim.LBFGS(model.parameters(), lr=LR, max_iter=20, history_size=10, line_search_fn='strong_wolfe')",
-    "gd": None,  # written out by hand below
+    "gd": "",  # no torch optimizer: the update is written out by hand (see _step_code)
 }
 
 LOSS = {  # {o}: the model's output, {t}: the targets
@@ -31,6 +36,14 @@ LOSS = {  # {o}: the model's output, {t}: the targets
     ("regression", "mse"): "F.mse_loss({o}, {t})",
     ("regression", "l1"): "F.l1_loss({o}, {t})",
     ("regression", "huber"): "F.huber_loss({o}, {t})",
+}
+
+SCHED = {  # a torch scheduler, and the same schedule written out for the hand-written update
+    "none": ("", "lr = LR\n"),
+    "step": ("torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.9)",
+             "lr = LR * 0.9 ** (epoch - 1)  # StepLR(step_size=1, gamma=0.9)\n"),
+    "cosine": ("torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=EPOCHS)",
+               "lr = LR * (1 + math.cos(math.pi * (epoch - 1) / EPOCHS)) / 2  # cosine annealing\n"),
 }
 
 DATA = {
@@ -46,7 +59,7 @@ DATA = {
         ys.append(torch.full(({points},), c, dtype=torch.long))
     x, y = torch.cat(xs), torch.cat(ys)
     perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(SEED + 1))
-    n = int(round(len(x) * {train_fraction}))
+    n = int(round(len(x) * {train_fraction}))  # the rest is held out
     return x[perm[:n]], y[perm[:n]], x[perm[n:]], y[perm[n:]]
 ''',
     "boston": '''CSV = sys.argv[2] if len(sys.argv) > 2 else {csv!r}
@@ -57,8 +70,8 @@ def load_data():
     with open(CSV) as f:
         rows = list(csv.reader(f))
     names, table = rows[0][:13], np.array(rows[1:], dtype=np.float64)
-    keep = [j for j, n in enumerate(names) if not ({drop_b} and n == "B")]
-    x, y = table[:, keep], table[:, 13:14]
+    keep = {keep}
+    x, y = table[:, keep], table[:, 13:14]  # features; MEDV in $1000s
     perm = np.random.RandomState(SEED).permutation(len(x))
     n_test = math.ceil(len(x) * 0.15)
     te, tr = perm[:n_test], perm[n_test:]
@@ -68,7 +81,7 @@ def load_data():
     return t(x[tr]), t(y[tr]), t(x[te]), t(y[te])
 ''',
     "images": '''def load_data():
-    """{title} from torchvision, as one resident tensor, normalised as in seed 001."""
+    """{title} from torchvision as resident tensors (N, 1, 28, 28), normalised as in seed 001."""
     import torchvision
     root = os.environ.get("DATA", "data")
     sets = [torchvision.datasets.{tv}(root, train=train, download=True) for train in (True, False)]
@@ -78,30 +91,55 @@ def load_data():
 }
 
 
+def _indent(text: str, spaces: int) -> str:
+    return "".join(" " * spaces + line if line.strip() else line for line in text.splitlines(keepends=True))
+
+
 def _model_code(cfg: RunConfig, n_in: int, n_out: int) -> str:
+    """The model as one nn.Sequential expression, layer for layer as dlcore.models builds it."""
     act = ACT[cfg.activation]
     if cfg.model == "cnn":
-        return (f"nn.Sequential(\n        nn.Conv2d(1, 16, 5, padding=2), {act}, nn.MaxPool2d(2),\n"
-                f"        nn.Conv2d(16, 32, 5, padding=2), {act}, nn.MaxPool2d(2), nn.Flatten(),\n"
-                f"        nn.Linear(32 * 7 * 7, 128), {act}, nn.Dropout(0.25), nn.Linear(128, {n_out}))")
+        return (f"nn.Sequential(\n    nn.Conv2d(1, 16, 5, padding=2), {act}, nn.MaxPool2d(2),  # (B, 16, 14, 14)\n"
+                f"    nn.Conv2d(16, 32, 5, padding=2), {act}, nn.MaxPool2d(2), nn.Flatten(),  # (B, 32 * 7 * 7)\n"
+                f"    nn.Linear(32 * 7 * 7, 128), {act}, nn.Dropout(0.25), nn.Linear(128, {n_out}))")
     hidden = {"linear": (), "mlp": cfg.hidden, "ffn": (256, 128, 64)}[cfg.model]
     dropout = 0.2 if cfg.model == "ffn" else cfg.dropout
     sizes = [n_in, *hidden, n_out]
     parts = ["nn.Flatten()"] if cfg.dataset in ("mnist", "fashion") else []
     for i in range(len(sizes) - 1):
         parts.append(f"nn.Linear({sizes[i]}, {sizes[i + 1]})")
-        if i < len(sizes) - 2:
+        if i < len(sizes) - 2:  # the non-linearity only between layers; the output stays linear (logits)
             if cfg.batch_norm and cfg.model == "mlp":
                 parts.append(f"nn.BatchNorm1d({sizes[i + 1]})")
             parts.append(act)
             if dropout > 0:
                 parts.append(f"nn.Dropout({dropout})")
-    return "nn.Sequential(\n        " + ",\n        ".join(parts) + ")"
+    return "nn.Sequential(\n    " + ",\n    ".join(parts) + ")"
+
+
+def _step_code(cfg: RunConfig) -> str:
+    """One training step on (xb, yb) that leaves the pre-step loss in `loss`, as dlcore's trainer records it."""
+    zero = "model.zero_grad()" if cfg.optimizer == "gd" else "opt.zero_grad()"
+    penalty = ""
+    if cfg.l1:
+        penalty += f"    loss = loss + {cfg.l1!r} * sum(p.abs().sum() for p in weights)  # L1 penalty\n"
+    if cfg.l2:
+        penalty += f"    loss = loss + {cfg.l2!r} * sum(p.pow(2).sum() for p in weights)  # L2 penalty\n"
+    loss = LOSS[(cfg.task, cfg.loss_name)].format(o="model(xb)", t="yb")
+    closure = f"\ndef closure():\n    {zero}\n    loss = {loss}\n{penalty}    loss.backward()\n    return loss\n\n"
+    if cfg.optimizer != "gd":
+        return closure + "loss = opt.step(closure)  # the loss before the step (L-BFGS: its first evaluation)\n"
+    grad = f"(p.grad + {cfg.weight_decay!r} * p)" if cfg.weight_decay else "p.grad"
+    return closure + ("loss = closure()\n"
+                      "with torch.no_grad():  # seed 000's update: w <- w - lr * dL/dw, then zero the grads\n"
+                      "    for p in model.parameters():\n"
+                      f"        p -= lr * {grad}\n"
+                      "        p.grad.zero_()\n")
 
 
 def to_pytorch_code(cfg: RunConfig) -> str:
-    """A standalone script reproducing `cfg`'s run in plain PyTorch."""
-    task = cfg.task
+    """A standalone script reproducing `cfg`'s run in plain PyTorch: same data, split, init, loop and losses."""
+    task, images = cfg.task, cfg.dataset in ("mnist", "fashion")
     n_in = {"spiral": 2, "boston": 12 if cfg.drop_b else 13}.get(cfg.dataset, 784)
     n_out = {"spiral": cfg.classes, "boston": 1}.get(cfg.dataset, 10)
     if cfg.dataset == "spiral":
@@ -109,45 +147,65 @@ def to_pytorch_code(cfg: RunConfig) -> str:
                                      train_fraction=cfg.train_fraction)
     elif cfg.dataset == "boston":
         csv_path = str(resources.files("dlcore").joinpath("data/boston_housing.csv"))
-        data = DATA["boston"].format(csv=csv_path, drop_b=cfg.drop_b)
+        keep = '[j for j, n in enumerate(names) if n != "B"]  # without the B column' if cfg.drop_b else "list(range(13))"
+        data = DATA["boston"].format(csv=csv_path, keep=keep)
     else:
         tv, title = ("MNIST", "MNIST") if cfg.dataset == "mnist" else ("FashionMNIST", "Fashion-MNIST")
         data = DATA["images"].format(tv=tv, title=title)
-    if cfg.optimizer == "gd":
-        opt = "None  # plain gradient descent, written by hand in step() below"
-        step = ("            closure()\n"
-                "            with torch.no_grad():  # w <- w - lr * dL/dw, then zero the grads (seed 000)\n"
-                "                for p in model.parameters():\n"
-                f"                    p -= LR * (p.grad + {cfg.weight_decay!r} * p)\n"
-                "                    p.grad.zero_()\n")
-    else:
-        opt = OPT[cfg.optimizer].format(momentum=cfg.momentum, nesterov=cfg.nesterov and cfg.momentum > 0,
-                                        wd=cfg.weight_decay)
-        step = "            opt.step(closure)\n"
-    sched = {"none": "None", "step": "torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.9)",
-             "cosine": "torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=EPOCHS)"}[cfg.scheduler]
-    if cfg.optimizer == "gd" and cfg.scheduler != "none":
-        sched = "None  # schedulers need a torch optimizer; the hand-written update keeps lr fixed"
-    full_batch = cfg.batch_size == 0 or cfg.optimizer in ("lbfgs", "rprop")
-    penalty = ""
+
+    setup = [f"model = {_model_code(cfg, n_in, n_out)}"]
     if cfg.l1 or cfg.l2:
-        penalty = (f" + sum({cfg.l1!r} * p.abs().sum() + {cfg.l2!r} * p.pow(2).sum() "
-                   "for p in model.parameters() if p.ndim > 1)")
-    metric = ("(out.argmax(1) == y_test).float().mean().item()" if task == "classification"
-              else "F.mse_loss(out, y_test).sqrt().item()")
-    loss = LOSS[(task, cfg.loss_name)]
-    metric_name = "accuracy" if task == "classification" else "rmse"
+        setup.append("weights = [p for p in model.parameters() if p.ndim > 1]  # penalties skip biases and norms")
+    torch_sched, hand_sched = SCHED[cfg.scheduler]
+    if cfg.optimizer == "gd":
+        schedule = hand_sched
+    else:
+        schedule = ""
+        setup.append("opt = " + OPT[cfg.optimizer].format(momentum=cfg.momentum, wd=cfg.weight_decay,
+                                                          nesterov=cfg.nesterov and cfg.momentum > 0))
+        if torch_sched:
+            setup.append(f"sched = {torch_sched}")
+    full_batch = cfg.batch_size == 0 or OPTIMIZERS[cfg.optimizer].full_batch
+    step = _step_code(cfg)
+    if full_batch:
+        body = "xb, yb = x, y  # full batch: one step per epoch\n" + step + "total = loss.item() * len(x)\n"
+    else:
+        setup.append("g = torch.Generator().manual_seed(SEED)  # the order of the minibatches")
+        body = ("perm = torch.randperm(len(x), generator=g)\ntotal = 0.0\nfor i in range(0, len(x), BATCH):\n"
+                + _indent("xb, yb = x[perm[i:i + BATCH]], y[perm[i:i + BATCH]]\n" + step
+                          + "total += loss.item() * len(xb)\n", 4))
+    if torch_sched and cfg.optimizer != "gd":
+        body += "sched.step()\n"
+    forward = "torch.cat([model(x_test[i:i + 4096]) for i in range(0, len(x_test), 4096)])" if images else "model(x_test)"
+    test_loss = LOSS[(task, cfg.loss_name)].format(o="out", t="y_test")
+    metric, metric_name = (("(out.argmax(1) == y_test).float().mean().item()", "accuracy") if task == "classification"
+                           else ("F.mse_loss(out, y_test).sqrt().item()", "rmse"))
+    imports = "\n".join(f"import {m}" for m in sorted(["math", "sys", *{"boston": ["csv"], "spiral": []}.get(cfg.dataset,
+                                                                                                          ["os"])]))
+    if cfg.dataset == "boston":
+        imports += "\n\nimport numpy as np"
+    needs = {"spiral": "torch", "boston": "torch and numpy"}.get(cfg.dataset, "torch and torchvision")
+    usage = {"boston": " [CSV]", "spiral": ""}.get(cfg.dataset, "  (images are downloaded into $DATA, default ./data)")
+    batch = "None  # full batch" if full_batch else str(cfg.batch_size)
+    main = ("x, y, x_test, y_test = load_data()\n"
+            "torch.manual_seed(SEED)  # the same initial weights (and dropout masks) as the playground's run\n"
+            + "\n".join(setup) + "\n"
+            "for epoch in range(1, EPOCHS + 1):\n"
+            "    model.train()\n"
+            + _indent(schedule + body, 4)
+            + "    model.eval()\n"
+            "    with torch.no_grad():\n"
+            f"        out = {forward}\n"
+            f"        test_loss = {test_loss}.item()\n"
+            f"        metric = {metric}\n"
+            '    print(f"epoch {epoch}: train loss {total / len(x):.6f}, test loss {test_loss:.6f}, "\n'
+            f'          f"test {metric_name} {{metric:.4f}}", flush=True)\n')
     return f'''"""Standalone PyTorch version of a playground run: {cfg.dataset}, {cfg.model}, {cfg.optimizer} lr {cfg.lr:g}.
 
-Generated by the neural-network playground; needs only torch (and numpy{", torchvision" if n_in == 784 else ""}).
-Usage: python this_script.py [EPOCHS]
+Generated by the neural-network playground; needs only {needs}.
+Usage: python this_script.py [EPOCHS]{usage}
 """
-import csv
-import math
-import os
-import sys
-
-import numpy as np
+{imports}
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -155,46 +213,13 @@ from torch import nn
 SEED = {cfg.seed}
 LR = {cfg.lr!r}
 EPOCHS = int(sys.argv[1]) if len(sys.argv) > 1 else {cfg.epochs}
-BATCH = {"None  # full batch" if full_batch else cfg.batch_size}
+BATCH = {batch}
 
 
 {data}
 
 def main():
-    x, y, x_test, y_test = load_data()
-    torch.manual_seed(SEED)
-    model = {_model_code(cfg, n_in, n_out)}
-    opt = {opt}
-    sched = {sched}
-    g = torch.Generator().manual_seed(SEED)
-    for epoch in range(1, EPOCHS + 1):
-        model.train()
-        perm = torch.arange(len(x)) if BATCH is None else torch.randperm(len(x), generator=g)
-        size = len(x) if BATCH is None else BATCH
-        total = 0.0
-        for i in range(0, len(x), size):
-            xb, yb = x[perm[i:i + size]], y[perm[i:i + size]]
-            losses = []
-
-            def closure():
-                model.zero_grad()
-                out = model(xb)
-                loss = {loss.format(o="out", t="yb")}{penalty}
-                loss.backward()
-                losses.append(loss.item())
-                return loss
-
-{step}            total += losses[0] * len(xb)
-        if sched is not None:
-            sched.step()
-        model.eval()
-        with torch.no_grad():
-            out = model(x_test)
-            test_loss = {loss.format(o="out", t="y_test")}.item()
-            metric = {metric}
-        print(f"epoch {{epoch}}: train loss {{total / len(x):.6f}}, test loss {{test_loss:.6f}}, "
-              f"test {metric_name} {{metric:.4f}}", flush=True)
-
+{_indent(main, 4)}
 
 if __name__ == "__main__":
     main()

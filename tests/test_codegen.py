@@ -1,0 +1,147 @@
+"""Copy as code: the generated script is standalone, runs, trains, and prints the losses dlcore records."""
+
+import ast
+import gzip
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dlcore import codegen
+from dlcore.codegen import to_pytorch_code
+from dlcore.config import RunConfig
+from dlcore.data import FASHION_DIR
+from dlcore.models import ACTIVATIONS
+from dlcore.optim import LOSSES, OPTIMIZERS, SCHEDULERS
+from dlcore.train import Trainer
+
+ALLOWED_IMPORTS = {"csv", "math", "os", "sys", "numpy", "torch", "torchvision"}
+
+
+def _imports(code: str) -> set[str]:
+    """Top-level package names the script imports (anywhere in it)."""
+    names = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def _run_script(cfg: RunConfig, tmp_path: Path, epochs: int, *args: str, env: dict | None = None) -> list[tuple]:
+    """Write the script for cfg, run it for `epochs` (the argv override), return (train, test, metric) per epoch."""
+    code = to_pytorch_code(cfg)
+    assert "dlcore" not in _imports(code) and _imports(code) <= ALLOWED_IMPORTS, _imports(code)
+    path = tmp_path / "run.py"
+    path.write_text(code)
+    p = subprocess.run([sys.executable, str(path), str(epochs), *args], capture_output=True, text=True, timeout=300,
+                       cwd=tmp_path, env=env)
+    assert p.returncode == 0, p.stderr[-3000:]
+    rows = []
+    for line in p.stdout.splitlines():  # "epoch 3: train loss 0.5, test loss 0.6, test accuracy 0.8"
+        parts = line.split(": ", 1)[1].split(", ")
+        rows.append(tuple(float(part.rsplit(" ", 1)[1]) for part in parts))
+    assert len(rows) == epochs, p.stdout
+    return rows
+
+
+def _dlcore_losses(cfg: RunConfig) -> list[float]:
+    """dlcore's per-epoch mean training loss for the same run, from the records the app plots.
+
+    A long epoch has records inside it, each the mean since the previous one: weight them by the share of the
+    epoch they cover (epoch positions are fractional) to get the epoch's mean.
+    """
+    epochs, pos, acc = [], 0.0, 0.0
+    for r in Trainer(cfg.replace(device="cpu")).run():
+        if r.done:
+            break
+        acc += r.train_loss * (r.epoch - pos)
+        pos = r.epoch
+        if r.test_loss is not None:  # the end of an epoch
+            epochs.append(acc)
+            acc = 0.0
+    return epochs
+
+
+def test_registries_are_all_covered():
+    # a name added to a dlcore registry must be taught to the generator too
+    assert set(codegen.ACT) == set(ACTIVATIONS)
+    assert set(codegen.OPT) == set(OPTIMIZERS)
+    assert set(codegen.SCHED) == set(SCHEDULERS)
+    assert set(codegen.LOSS) == {(task, name) for task, losses in LOSSES.items() for name in losses}
+
+
+CONFIGS = {
+    "spiral-mlp-adam": RunConfig(hidden=(32, 16), lr=1e-2),
+    "spiral-gd": RunConfig(points=200, hidden=(16,), optimizer="gd", lr=0.5, weight_decay=1e-3),
+    "boston-linear-gd": RunConfig(dataset="boston", model="linear", optimizer="gd", lr=1e-2),
+    "boston-mlp-l1-l2-step": RunConfig(dataset="boston", model="mlp", hidden=(16,), lr=1e-2, l1=1e-4, l2=1e-4,
+                                       scheduler="step", drop_b=True),
+    "spiral-minibatch-bn-dropout-nll": RunConfig(points=200, hidden=(16,), batch_norm=True, dropout=0.1, batch_size=64,
+                                                 loss="nll", optimizer="sgd", lr=0.1, momentum=0.9, scheduler="cosine"),
+    "boston-huber-gd-cosine": RunConfig(dataset="boston", model="mlp", hidden=(8,), optimizer="gd", lr=1e-2,
+                                        loss="huber", scheduler="cosine", batch_size=64),
+}
+
+
+@pytest.mark.parametrize("cfg", CONFIGS.values(), ids=CONFIGS.keys())
+def test_generated_script_trains_like_dlcore(cfg, tmp_path):
+    epochs = 6
+    rows = _run_script(cfg, tmp_path, epochs)
+    losses = [r[0] for r in rows]
+    assert losses[-1] < losses[0]
+    # same data, split, initial weights, batch order and update: the losses dlcore recorded, to print precision
+    ours = _dlcore_losses(cfg.replace(epochs=epochs))
+    assert losses == pytest.approx(ours, rel=1e-4, abs=2e-6)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_generated_script_for_every_optimizer(name, tmp_path):
+    lr = {"gd": 0.5, "sgd": 0.1, "adadelta": 1.0, "lbfgs": 0.5, "adagrad": 0.1}.get(name, 1e-2)
+    cfg = RunConfig(points=100, hidden=(16,), optimizer=name, lr=lr, momentum=0.9 if name in ("sgd", "rmsprop") else 0.0,
+                    nesterov=name == "sgd", weight_decay=1e-4)
+    losses = [r[0] for r in _run_script(cfg, tmp_path, 8)]
+    assert losses[-1] < losses[0]
+    assert losses == pytest.approx(_dlcore_losses(cfg.replace(epochs=8)), rel=1e-4, abs=2e-6)
+
+
+def test_boston_script_reads_the_csv_given_as_argument(tmp_path):
+    cfg = RunConfig(dataset="boston", model="linear", optimizer="gd", lr=1e-2)
+    code = to_pytorch_code(cfg)
+    default = next(line for line in code.splitlines() if line.startswith("CSV = "))
+    assert Path(ast.literal_eval(default.split(" else ")[1])).is_file()  # the shipped CSV by default
+    csv_copy = tmp_path / "houses.csv"
+    shutil.copy(ast.literal_eval(default.split(" else ")[1]), csv_copy)
+    assert _run_script(cfg, tmp_path, 2, str(csv_copy)) == _run_script(cfg, tmp_path, 2)
+    p = subprocess.run([sys.executable, str(tmp_path / "run.py"), "1", str(tmp_path / "missing.csv")],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode != 0 and "missing.csv" in p.stderr
+
+
+@pytest.mark.parametrize("cfg", [RunConfig(dataset="mnist", model="cnn", batch_size=64, epochs=3),
+                                 RunConfig(dataset="fashion", model="ffn", optimizer="sgd", lr=0.01, batch_size=64,
+                                           loss="nll", scheduler="step")], ids=["mnist-cnn", "fashion-ffn"])
+def test_image_scripts_use_torchvision_with_the_seed_normalisation(cfg):
+    code = to_pytorch_code(cfg)
+    compile(code, "run.py", "exec")
+    assert "torchvision" in _imports(code) and "dlcore" not in _imports(code)
+    assert "/ 255 - 0.1307) / 0.3081" in code  # the seed's Normalize((0.1307,), (0.3081,)) on [0, 1] pixels
+    assert ("datasets.MNIST(" in code) == (cfg.dataset == "mnist")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not FASHION_DIR.is_dir(), reason="Debian's dataset-fashion-mnist is not installed")
+def test_fashion_script_matches_dlcore_for_an_epoch(tmp_path):
+    raw = tmp_path / "FashionMNIST" / "raw"  # where torchvision looks, so the script finds the files offline
+    raw.mkdir(parents=True)
+    for gz in FASHION_DIR.glob("*-ubyte.gz"):
+        with gzip.open(gz) as src, open(raw / gz.name.removesuffix(".gz"), "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    cfg = RunConfig(dataset="fashion", model="ffn", optimizer="sgd", lr=0.01, batch_size=64, loss="nll", epochs=1)
+    (train_loss, _, accuracy), = _run_script(cfg, tmp_path, 1, env={**os.environ, "DATA": str(tmp_path)})
+    assert accuracy > 0.6
+    assert train_loss == pytest.approx(_dlcore_losses(cfg)[0], rel=1e-4)
