@@ -5,7 +5,8 @@
 In process (targets: sketch median <= 15 ms, price <= 5 ms): the full path a request takes inside the server's handler
 code — a 280x280 RGBA Sketchpad value through preprocessing (crop, 20 px fit, centre of mass) and the default CNN; 13
 raw feature values through validation, standardisation and the default MLP. Over HTTP (target: sketch median <= 150 ms):
-`python app.py` on a local port, `Client.predict(..., api_name="/predict_digit")` with the sketch as PNG files.
+`python app.py` on a local port, `Client.predict(..., api_name="/predict_digit")` with the sketch's composite as a PNG
+file (one upload per call).
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ def main() -> None:
     ap.add_argument("--http-n", type=int, default=100)
     ap.add_argument("--no-http", action="store_true")
     a = ap.parse_args()
+    import torch
+
+    from app import TORCH_THREADS
+
+    torch.set_num_threads(TORCH_THREADS)  # as the app's process runs, so "in process" means inside the server
     info = common.banner("prediction latency")
     digits, boston = load_default("digits"), load_default("boston")
     items = sketches(a.n)
@@ -86,8 +92,8 @@ def main() -> None:
                     p = Path(tmp) / f"s{i}.png"
                     Image.fromarray(arr, "RGBA").save(p)
                     files.append((str(p), y))
-                payloads = [({"background": handle_file(p), "layers": [], "composite": handle_file(p)}, y)
-                            for p, y in files]
+                # The composite is what the handler reads; a client need not upload the same picture twice.
+                payloads = [({"background": None, "layers": [], "composite": handle_file(p)}, y) for p, y in files]
                 for pl, _ in payloads[:3]:
                     client.predict(pl, api_name="/predict_digit")
                 ht, ok = [], 0

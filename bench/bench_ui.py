@@ -64,6 +64,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-http", action="store_true")
     a = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(app.TORCH_THREADS)  # both sides run as they would inside the app's server process
     info = common.banner(f"live UI overhead: spiral 3,000 points, 2-100-25-3 ReLU, Adam, {a.epochs} full-batch epochs")
     bare(50), handler(50)  # warm-up: data cache, allocator, first-render imports
     rows = []
