@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 from .config import DATASETS, ConfigError, RunConfig, parse_hidden
@@ -225,14 +226,27 @@ def cmd_reproduce(a: argparse.Namespace) -> int:
         result = seeds.d2l_linear(seed=a.seed)
     print(f"{result['name']}: {seeds.REPRODUCTIONS[a.name][1]}")
     print(_format_table(result["rows"]))
-    for key in ("max_abs_diff", "behaviour", "w", "b", "w_error", "b_error", "data_source"):
+    for key in ("max_abs_diff", "max_rel_diff", "behaviour", "w", "b", "w_error", "b_error", "data_source"):
         if key in result:
             print(f"{key}: {result[key]}")
     for note in result.get("notes", []):
         print(f"note: {note}")
     if a.json:
-        print(json.dumps({k: v for k, v in result.items() if k not in ("losses",)}, default=float))
+        print(json.dumps(_jsonable({k: v for k, v in result.items() if k != "losses"}), allow_nan=False))
     return 0
+
+
+def _jsonable(value):
+    """Plain JSON: numpy scalars and tuples converted, NaN and infinity (a diverged run) as null."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # numpy / torch scalars
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
