@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--dataset", choices=["mnist", "fashion"], default="mnist", help="mnist-ffn: which images")
     r.add_argument("--step-lr", action="store_true", help="mnist-ffn: StepLR with gamma 0.9 per epoch")
     r.add_argument("--mnist-source", choices=["auto", "download", "embedded"], default="auto")
+    r.add_argument("--threads", type=int, default=0,
+                   help="torch threads (0 = torch's default); 1 keeps the small spiral models fast on a busy machine")
 
     q = sub.add_parser("predict", help="predict with a saved model")
     q.add_argument("--model", required=True, help="a .safetensors checkpoint saved with --out")
@@ -213,6 +215,12 @@ def cmd_reproduce(a: argparse.Namespace) -> int:
     if a.name not in seeds.REPRODUCTIONS:
         raise ConfigError(f"reproduction {a.name!r} is unknown; choose from {sorted(seeds.REPRODUCTIONS)}")
     say = lambda msg: print(f"dlcore: {msg}", file=sys.stderr)  # noqa: E731
+    if a.threads < 0:
+        raise ConfigError(f"--threads {a.threads} is negative; use 0 (torch's default) or a count such as 1")
+    if a.threads:
+        import torch
+
+        torch.set_num_threads(a.threads)
     if a.name == "spiral-table":
         result = seeds.spiral_table(seed=a.seed, rows=list(range(5)) if a.quick else None, progress=say)
     elif a.name == "boston-linear":

@@ -65,7 +65,7 @@ def one_thread():
 
 def _check_rows(rows):
     for row in rows:
-        assert SPIRAL_KEYS <= set(row) and row["status"] == "finished"
+        assert SPIRAL_KEYS <= set(row)
         assert abs(row["train_accuracy"] - row["seed_accuracy"]) <= row["tolerance"], row
         assert row["within_tolerance"]
 
