@@ -108,7 +108,10 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--limit", type=int, default=0, help="use only the first N training images (0 = all 60,000)")
     ap.add_argument("--skip-seed", action="store_true", help="leave out the slow DataLoader loop")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads for every method (0 = torch's default)")
     a = ap.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
     info = common.banner("training throughput: Fashion-MNIST, FFN 784-256-128-64-10, SGD 0.01, batch 64, 1 epoch")
     device = resolve_device(a.device)
     cfg = CFG.replace(device=a.device)
