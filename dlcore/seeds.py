@@ -24,6 +24,8 @@ from .train import Progress, Trainer
 
 @dataclass(frozen=True)
 class SpiralRow:
+    """One row of seed 002's table: the network, how it was trained, and what the seed printed at the end."""
+
     name: str
     hidden: tuple[int, ...]
     activation: str
