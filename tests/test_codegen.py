@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from dlcore import codegen
 from dlcore.codegen import to_pytorch_code
@@ -19,6 +20,16 @@ from dlcore.optim import LOSSES, OPTIMIZERS, SCHEDULERS
 from dlcore.train import Trainer
 
 ALLOWED_IMPORTS = {"csv", "math", "os", "sys", "numpy", "torch", "torchvision"}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread here and in the scripts: small models gain nothing from two, and two spinning threads slow
+    down many times over when other processes share the cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def _imports(code: str) -> set[str]:
@@ -32,21 +43,32 @@ def _imports(code: str) -> set[str]:
     return names
 
 
-def _run_script(cfg: RunConfig, tmp_path: Path, epochs: int, *args: str, env: dict | None = None) -> list[tuple]:
-    """Write the script for cfg, run it for `epochs` (the argv override), return (train, test, metric) per epoch."""
+def _write_script(cfg: RunConfig, path: Path) -> Path:
     code = to_pytorch_code(cfg)
     assert "dlcore" not in _imports(code) and _imports(code) <= ALLOWED_IMPORTS, _imports(code)
-    path = tmp_path / "run.py"
     path.write_text(code)
-    p = subprocess.run([sys.executable, str(path), str(epochs), *args], capture_output=True, text=True, timeout=300,
-                       cwd=tmp_path, env=env)
-    assert p.returncode == 0, p.stderr[-3000:]
-    rows = []
-    for line in p.stdout.splitlines():  # "epoch 3: train loss 0.5, test loss 0.6, test accuracy 0.8"
-        parts = line.split(": ", 1)[1].split(", ")
-        rows.append(tuple(float(part.rsplit(" ", 1)[1]) for part in parts))
-    assert len(rows) == epochs, p.stdout
+    return path
+
+
+def _parse(stdout: str, epochs: int) -> list[tuple]:
+    """(train loss, test loss, metric) per line "epoch 3: train loss 0.5, test loss 0.6, test accuracy 0.8"."""
+    rows = [tuple(float(part.rsplit(" ", 1)[1]) for part in line.split(": ", 1)[1].split(", "))
+            for line in stdout.splitlines()]
+    assert len(rows) == epochs, stdout
     return rows
+
+
+def _python(args: list[str], cwd: Path, env: dict | None = None) -> str:
+    env = {**os.environ, **(env or {}), "OMP_NUM_THREADS": "1"}
+    p = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=300, cwd=cwd, env=env)
+    assert p.returncode == 0, p.stderr[-3000:]
+    return p.stdout
+
+
+def _run_script(cfg: RunConfig, tmp_path: Path, epochs: int, *args: str, env: dict | None = None) -> list[tuple]:
+    """Write the script for cfg, run it alone for `epochs` (the argv override), return its rows (see _parse)."""
+    path = _write_script(cfg, tmp_path / "run.py")
+    return _parse(_python([str(path), str(epochs), *args], tmp_path, env), epochs)
 
 
 def _dlcore_losses(cfg: RunConfig) -> list[float]:
@@ -99,14 +121,31 @@ def test_generated_script_trains_like_dlcore(cfg, tmp_path):
     assert losses == pytest.approx(ours, rel=1e-4, abs=2e-6)
 
 
-@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
-def test_generated_script_for_every_optimizer(name, tmp_path):
+def _optimizer_config(name: str) -> RunConfig:
     lr = {"gd": 0.5, "sgd": 0.1, "adadelta": 1.0, "lbfgs": 0.5, "adagrad": 0.1}.get(name, 1e-2)
-    cfg = RunConfig(points=100, hidden=(16,), optimizer=name, lr=lr, momentum=0.9 if name in ("sgd", "rmsprop") else 0.0,
-                    nesterov=name == "sgd", weight_decay=1e-4)
-    losses = [r[0] for r in _run_script(cfg, tmp_path, 8)]
+    return RunConfig(points=100, hidden=(16,), optimizer=name, lr=lr, nesterov=name == "sgd", weight_decay=1e-4,
+                     momentum=0.9 if name in ("sgd", "rmsprop") else 0.0)
+
+
+@pytest.fixture(scope="module")
+def optimizer_runs(tmp_path_factory) -> dict[str, list[tuple]]:
+    """Every optimizer's script, run for 8 epochs one after another in one fresh interpreter (one torch start-up)."""
+    folder = tmp_path_factory.mktemp("optimizers")
+    paths = [str(_write_script(_optimizer_config(name), folder / f"{name}.py")) for name in sorted(OPTIMIZERS)]
+    driver = ("import runpy, sys\n"
+              "for path in sys.argv[1:]:\n"
+              "    print('=== ' + path, flush=True)\n"
+              "    sys.argv = [path, '8']\n"
+              "    runpy.run_path(path, run_name='__main__')\n")
+    chunks = _python(["-c", driver, *paths], folder).split("=== ")[1:]
+    return {Path(chunk.split("\n", 1)[0]).stem: _parse(chunk.split("\n", 1)[1], 8) for chunk in chunks}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_generated_script_for_every_optimizer(name, optimizer_runs):
+    losses = [r[0] for r in optimizer_runs[name]]
     assert losses[-1] < losses[0]
-    assert losses == pytest.approx(_dlcore_losses(cfg.replace(epochs=8)), rel=1e-4, abs=2e-6)
+    assert losses == pytest.approx(_dlcore_losses(_optimizer_config(name).replace(epochs=8)), rel=1e-4, abs=2e-6)
 
 
 def test_boston_script_reads_the_csv_given_as_argument(tmp_path):
@@ -142,6 +181,6 @@ def test_fashion_script_matches_dlcore_for_an_epoch(tmp_path):
         with gzip.open(gz) as src, open(raw / gz.name.removesuffix(".gz"), "wb") as dst:
             shutil.copyfileobj(src, dst)
     cfg = RunConfig(dataset="fashion", model="ffn", optimizer="sgd", lr=0.01, batch_size=64, loss="nll", epochs=1)
-    (train_loss, _, accuracy), = _run_script(cfg, tmp_path, 1, env={**os.environ, "DATA": str(tmp_path)})
+    (train_loss, _, accuracy), = _run_script(cfg, tmp_path, 1, env={"DATA": str(tmp_path)})
     assert accuracy > 0.6
     assert train_loss == pytest.approx(_dlcore_losses(cfg)[0], rel=1e-4)

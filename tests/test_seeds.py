@@ -14,11 +14,22 @@ from matplotlib.figure import Figure
 from dlcore import seeds
 
 ROOT = Path(__file__).resolve().parents[1]
+ONE_THREAD = {"OMP_NUM_THREADS": "1"}  # for subprocesses, as the fixture below does in this one
 SPIRAL_KEYS = {"name", "seed_loss", "seed_accuracy", "loss", "train_accuracy", "test_accuracy", "seconds"}
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread: these small models gain nothing from two, and two spinning threads slow down many times
+    over when other processes share the cores (a 3 s spiral row took 40 s under load here, 4 s on one thread)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _reproduce(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DLCORE_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "DLCORE_OFFLINE": "1", "PYTHONPATH": str(ROOT), **ONE_THREAD}
     return subprocess.run([sys.executable, "-m", "dlcore", "reproduce", *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=timeout)
 
@@ -53,16 +64,6 @@ def test_spiral_table_trains_on_all_points_and_holds_out_a_fresh_draw():
     assert not any((data.x_test == p).all(1).any() for p in data.x_train[1:200])
 
 
-@pytest.fixture
-def one_thread():
-    """One torch thread: these small full-batch models gain nothing from two, and two spinning threads slow down
-    many times over when other processes share the cores (a 3 s row took 40 s under load here)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _check_rows(rows):
     for row in rows:
         assert SPIRAL_KEYS <= set(row)
@@ -71,7 +72,7 @@ def _check_rows(rows):
 
 
 @pytest.mark.slow
-def test_spiral_table_1000_epoch_rows_within_tolerance(one_thread):
+def test_spiral_table_1000_epoch_rows_within_tolerance():
     rows = seeds.spiral_table(rows=[0, 1, 2, 3, 4])["rows"]
     assert len(rows) == 5
     _check_rows(rows)
@@ -85,7 +86,7 @@ def test_spiral_table_1000_epoch_rows_within_tolerance(one_thread):
 
 
 @pytest.mark.slow
-def test_spiral_table_10000_epoch_row_within_tolerance(one_thread):
+def test_spiral_table_10000_epoch_row_within_tolerance():
     (row,) = seeds.spiral_table(rows=[5])["rows"]
     _check_rows([row])
     assert row["epochs"] == 10_000 and row["loss"] < 0.005 and row["test_accuracy"] > 0.99
