@@ -1,0 +1,277 @@
+"""Checkpoints: a round trip gives identical predictions; anything that is not an intact dlcore checkpoint is refused."""
+
+import errno
+import json
+import os
+import pickle
+
+import pytest
+import torch
+from safetensors.torch import save as st_save
+
+from dlcore import checkpoint
+from dlcore.checkpoint import CheckpointError
+from dlcore.config import Limits, RunConfig
+from dlcore.data import load_data
+from dlcore.predict import predict_price
+from dlcore.train import train
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+HOUSE = [0.00632, 18, 2.31, 0, 0.538, 6.575, 65.2, 4.09, 1, 296, 15.3, 396.9, 4.98]
+
+
+@pytest.fixture(scope="module")
+def spiral_model():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the one_thread fixture does; module-scoped fixtures run before it
+    try:
+        return train(RunConfig(dataset="spiral", points=100, hidden=(16, 8), epochs=20, lr=1e-2, device="cpu"))[0]
+    finally:
+        torch.set_num_threads(before)
+
+
+def _small_mnist(cfg):
+    d = load_data(cfg)
+    d.x_train, d.y_train, d.x_test, d.y_test = d.x_train[:256], d.y_train[:256], d.x_test[:64], d.y_test[:64]
+    return d
+
+
+@pytest.mark.parametrize("cfg", [
+    RunConfig(dataset="spiral", points=100, hidden=(16, 8), epochs=5, batch_norm=True, dropout=0.1),
+    RunConfig(dataset="boston", model="mlp", hidden=(8,), epochs=5),
+    RunConfig(dataset="boston", model="linear", optimizer="gd", lr=1e-2, epochs=5, drop_b=True),
+    RunConfig(dataset="mnist", mnist_source="embedded", model="cnn", epochs=1, batch_size=64),
+], ids=["spiral", "boston-mlp", "boston-drop-b", "cnn"])
+def test_round_trip_gives_identical_predictions(cfg, tmp_path):
+    cfg = cfg.replace(device="cpu")
+    tm, _ = train(cfg, data=_small_mnist(cfg) if cfg.dataset == "mnist" else None)
+    path = checkpoint.save(tm, tmp_path / "m.safetensors")
+    assert path == tmp_path / "m.safetensors" and os.listdir(tmp_path) == ["m.safetensors"]
+    for back in (checkpoint.load(path), checkpoint.from_bytes(checkpoint.to_bytes(tm))):
+        assert back.cfg == tm.cfg and back.meta == json.loads(json.dumps(tm.meta))
+        assert not back.model.training and back.device.type == "cpu"
+        x = torch.randn(16, *tm.meta["input_shape"])
+        tm.model.eval()
+        with torch.no_grad():
+            assert torch.equal(tm.model(x), back.model(x))
+        if cfg.dataset == "boston":
+            assert predict_price(tm, HOUSE) == predict_price(back, HOUSE)
+            assert back.meta["feature_names"] == tm.meta["feature_names"] and len(back.meta["norm"]["mean"]) == (
+                12 if cfg.drop_b else 13)
+
+
+def test_the_checkpoint_is_plain_safetensors_with_the_config(spiral_model):
+    from safetensors.torch import load as st_load
+
+    blob = checkpoint.to_bytes(spiral_model)
+    header = _header(blob)
+    meta = header["__metadata__"]
+    assert meta["format"] == "dlcore-checkpoint/1" and RunConfig.from_json(meta["config"]) == spiral_model.cfg
+    assert set(st_load(blob)) == set(spiral_model.model.state_dict())
+
+
+# ------------------------------------------------------------------ refusals
+
+class _Marker:
+    """Unpickling this creates a directory: the proof that a loader unpickled."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (os.mkdir, (self.path,))
+
+
+def test_a_pickle_is_refused_without_being_unpickled(tmp_path):
+    control = tmp_path / "control"
+    pickle.loads(pickle.dumps(_Marker(str(control))))
+    assert control.is_dir()  # the payload really does act when unpickled
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps(_Marker(str(marker)))
+    evil = tmp_path / "evil.safetensors"
+    evil.write_bytes(payload)
+    with pytest.raises(CheckpointError, match="pickle / torch.save file, which dlcore never loads"):
+        checkpoint.load(evil)
+    with pytest.raises(CheckpointError, match="pickle"):
+        checkpoint.from_bytes(payload)
+    for protocol in range(0, pickle.HIGHEST_PROTOCOL + 1):  # old protocols do not start with 0x80
+        with pytest.raises(CheckpointError):
+            checkpoint.from_bytes(pickle.dumps(_Marker(str(marker)), protocol=protocol))
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("zipped", [True, False])
+def test_a_torch_save_file_is_refused(spiral_model, tmp_path, zipped):
+    path = tmp_path / "model.pt"
+    torch.save(spiral_model.model.state_dict(), path, _use_new_zipfile_serialization=zipped)
+    with pytest.raises(CheckpointError, match="pickle / torch.save file"):
+        checkpoint.load(path)
+
+
+def test_truncated_files_are_refused(spiral_model):
+    blob = checkpoint.to_bytes(spiral_model)
+    n = int.from_bytes(blob[:8], "little")
+    for cut in (0, 5, 8, 9, 8 + n // 2, 8 + n, len(blob) // 2 + n // 2, len(blob) - 1):
+        with pytest.raises(CheckpointError, match="bytes|truncated|damaged"):
+            checkpoint.from_bytes(blob[:cut])
+
+
+def test_a_flipped_weight_byte_is_refused(spiral_model):
+    blob = checkpoint.to_bytes(spiral_model)
+    data_start = 8 + int.from_bytes(blob[:8], "little")
+    for pos in (data_start, (data_start + len(blob)) // 2, len(blob) - 1):
+        flipped = bytearray(blob)
+        flipped[pos] ^= 0x01
+        with pytest.raises(CheckpointError, match="do not match the checkpoint's checksum"):
+            checkpoint.from_bytes(bytes(flipped))
+
+
+def _header(blob: bytes) -> dict:
+    n = int.from_bytes(blob[:8], "little")
+    return json.loads(blob[8:8 + n])
+
+
+def _edited(blob: bytes, edit) -> bytes:
+    """The checkpoint with its header's __metadata__ changed by edit(metadata); the weight bytes untouched."""
+    n = int.from_bytes(blob[:8], "little")
+    header = _header(blob)
+    edit(header["__metadata__"])
+    new = json.dumps(header).encode()
+    new += b" " * (-len(new) % 8)
+    return len(new).to_bytes(8, "little") + new + blob[8 + n:]
+
+
+def _edit_config(**changes):
+    def edit(meta):
+        cfg = json.loads(meta["config"])
+        cfg.update(changes)
+        meta["config"] = json.dumps(cfg)
+    return edit
+
+
+@pytest.mark.parametrize("changes,fragment", [
+    ({"model": "linear"}, "do not fit the model described in the checkpoint"),
+    ({"hidden": [32, 8]}, "do not fit the model described in the checkpoint"),
+    ({"activation": "tanh"}, "settings do not match their checksum"),  # same shapes: caught by the settings checksum
+    ({"lr": -1.0}, "learning rate -1.0"),
+    ({"model": "cnn"}, "model 'cnn' is for 28x28 images"),
+])
+def test_an_edited_config_is_refused(spiral_model, changes, fragment):
+    blob = checkpoint.to_bytes(spiral_model)
+    assert checkpoint.from_bytes(_edited(blob, lambda meta: None)).cfg == spiral_model.cfg  # re-encoding alone is fine
+    with pytest.raises(CheckpointError, match=fragment):
+        checkpoint.from_bytes(_edited(blob, _edit_config(**changes)))
+
+
+def test_edited_metadata_is_refused(spiral_model):
+    blob = checkpoint.to_bytes(spiral_model)
+
+    def rename_classes(meta):
+        m = json.loads(meta["meta"])
+        m["class_names"] = ["a", "b", "c"]
+        meta["meta"] = json.dumps(m)
+
+    with pytest.raises(CheckpointError, match="settings do not match their checksum"):
+        checkpoint.from_bytes(_edited(blob, rename_classes))
+    with pytest.raises(CheckpointError, match="config is damaged"):
+        checkpoint.from_bytes(_edited(blob, lambda meta: meta.update(config="{not json")))
+    with pytest.raises(CheckpointError, match="not a dlcore checkpoint"):
+        checkpoint.from_bytes(_edited(blob, lambda meta: meta.update(format="other/1")))
+
+
+def test_other_files_are_refused(tmp_path):
+    with pytest.raises(CheckpointError, match="not a dlcore checkpoint"):
+        checkpoint.from_bytes(st_save({"w": torch.zeros(3)}))  # safetensors, but not ours
+    with pytest.raises(CheckpointError, match="not a dlcore checkpoint"):
+        checkpoint.from_bytes(st_save({"w": torch.zeros(3)}, metadata={"format": "pt"}))
+    with pytest.raises(CheckpointError, match="header is not valid JSON"):
+        checkpoint.from_bytes((6).to_bytes(8, "little") + b"{nope}" + b"\0" * 8)
+    with pytest.raises(CheckpointError, match="truncated"):
+        checkpoint.from_bytes((2**40).to_bytes(8, "little") + b"{}" * 8)
+    png = tmp_path / "digit.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    with pytest.raises(CheckpointError):
+        checkpoint.load(png)
+    with pytest.raises(CheckpointError, match="cannot read .*missing.safetensors"):
+        checkpoint.load(tmp_path / "missing.safetensors")
+
+
+def test_expect_dataset(spiral_model):
+    blob = checkpoint.to_bytes(spiral_model)
+    assert checkpoint.from_bytes(blob, expect_dataset="spiral").cfg.dataset == "spiral"
+    with pytest.raises(CheckpointError, match="trained on 'spiral', not 'boston'; upload it in the spiral tab"):
+        checkpoint.from_bytes(blob, expect_dataset="boston")
+
+
+def test_oversize_is_refused(spiral_model, tmp_path):
+    blob = checkpoint.to_bytes(spiral_model)
+    small = Limits(max_upload_bytes=len(blob) - 1)
+    with pytest.raises(CheckpointError, match=f"{len(blob):,} bytes, over the limit of {len(blob) - 1:,}"):
+        checkpoint.from_bytes(blob, limits=small)
+    path = checkpoint.save(spiral_model, tmp_path / "m.safetensors")
+    with pytest.raises(CheckpointError, match="over the limit"):
+        checkpoint.load(path, limits=small)
+    assert checkpoint.load(path, limits=Limits(max_upload_bytes=len(blob))).cfg == spiral_model.cfg
+
+
+# ------------------------------------------------------------------ saving where it cannot be written
+
+def test_save_into_a_missing_folder(spiral_model, tmp_path):
+    with pytest.raises(CheckpointError, match="could not save the model to .*missing.*choose another folder"):
+        checkpoint.save(spiral_model, tmp_path / "missing" / "m.safetensors")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_over_a_folder_or_under_a_file(spiral_model, tmp_path):
+    (tmp_path / "a_folder").mkdir()
+    with pytest.raises(CheckpointError, match="could not save"):
+        checkpoint.save(spiral_model, tmp_path / "a_folder")
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(CheckpointError, match="could not save"):
+        checkpoint.save(spiral_model, tmp_path / "a_file" / "m.safetensors")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "a_folder"] and not any((tmp_path / "a_folder").iterdir())
+
+
+def test_a_full_disk_is_reported_and_leaves_no_half_file(spiral_model, tmp_path, monkeypatch):
+    # /dev/full cannot stand in here: save() writes a temporary file beside the target and renames it into place,
+    # which in /dev would replace the device node. A file object whose write fails with ENOSPC is the same thing.
+    class FullDisk:
+        def __init__(self, path, mode):
+            self.path = path
+            open(path, "wb").close()  # the partial file exists, as on a real disk
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoint, "open", FullDisk, raising=False)
+    with pytest.raises(CheckpointError, match="No space left on device; free some disk space or choose another folder"):
+        checkpoint.save(spiral_model, tmp_path / "m.safetensors")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_existing_checkpoint_survives_a_failed_save(spiral_model, tmp_path, monkeypatch):
+    path = checkpoint.save(spiral_model, tmp_path / "m.safetensors")
+    before = path.read_bytes()
+
+    def fail(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoint, "open", fail, raising=False)
+    with pytest.raises(CheckpointError):
+        checkpoint.save(spiral_model, path)
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("name,dataset", [("digits", "mnist"), ("boston", "boston")])
+def test_the_shipped_default_models_load(name, dataset):
+    from dlcore.defaults import load_default
+
+    tm = load_default(name)
+    assert tm.cfg.dataset == dataset and not tm.model.training and tm.meta["metrics"]
