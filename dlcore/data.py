@@ -212,7 +212,11 @@ def _download_mnist(root: Path):
 def load_mnist(cfg: RunConfig) -> Data:
     classes = [str(d) for d in range(10)]
     reason = ""
-    if cfg.mnist_source in ("auto", "download") and os.environ.get("DLCORE_OFFLINE", "") not in ("1", "true", "True"):
+    offline = os.environ.get("DLCORE_OFFLINE", "") in ("1", "true", "True")
+    if cfg.mnist_source == "download" and offline:  # "download" means the full set or an error, never the subset
+        raise DataError("mnist_source='download' asks for the full MNIST, but DLCORE_OFFLINE is set; "
+                        "unset DLCORE_OFFLINE or use mnist_source='embedded'")
+    if cfg.mnist_source in ("auto", "download") and not offline:
         try:
             xtr, ytr, xte, yte = _download_mnist(data_dir())
             return _image_data("mnist", xtr, ytr, xte, yte, classes, "full MNIST (torchvision)", f"found in {data_dir()}")

@@ -131,6 +131,8 @@ def test_offline_setting_uses_the_embedded_subset():
     d = load_data(RunConfig(dataset="mnist"))  # conftest sets DLCORE_OFFLINE=1
     _assert_embedded(d)
     assert "DLCORE_OFFLINE" in d.source_reason
+    with pytest.raises(DataError, match="mnist_source='download' asks for the full MNIST, but DLCORE_OFFLINE is set"):
+        load_data(RunConfig(dataset="mnist", mnist_source="download"))  # never the subset when the full set was asked for
 
 
 @pytest.fixture
