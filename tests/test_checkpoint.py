@@ -233,27 +233,14 @@ def test_save_over_a_folder_or_under_a_file(spiral_model, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "a_folder"] and not any((tmp_path / "a_folder").iterdir())
 
 
-def test_a_full_disk_is_reported_and_leaves_no_half_file(spiral_model, tmp_path, monkeypatch):
-    # /dev/full cannot stand in here: save() writes a temporary file beside the target and renames it into place,
-    # which in /dev would replace the device node. A file object whose write fails with ENOSPC is the same thing.
-    class FullDisk:
-        def __init__(self, path, mode):
-            self.path = path
-            open(path, "wb").close()  # the partial file exists, as on a real disk
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-        def write(self, data):
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(checkpoint, "open", FullDisk, raising=False)
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_a_full_disk_is_reported_and_leaves_no_half_file(spiral_model, tmp_path):
+    # save() writes "<name>.part" and renames it into place; pointing that temporary name at /dev/full makes every
+    # write fail with ENOSPC, a real full disk (saving to /dev/full itself would rename over the device node)
+    (tmp_path / "m.safetensors.part").symlink_to("/dev/full")
     with pytest.raises(CheckpointError, match="No space left on device; free some disk space or choose another folder"):
         checkpoint.save(spiral_model, tmp_path / "m.safetensors")
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == [] and os.path.exists("/dev/full")
 
 
 def test_an_existing_checkpoint_survives_a_failed_save(spiral_model, tmp_path, monkeypatch):
