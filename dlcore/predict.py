@@ -93,8 +93,8 @@ def ink_map(img: np.ndarray) -> np.ndarray:
     return gray if np.median(border) < 0.5 else 1.0 - gray
 
 
-def mnist_style(ink: np.ndarray) -> np.ndarray:
-    """Ink (H, W) in [0, 1] -> (28, 28) as MNIST was made: crop, longer side to 20 px, centre of mass at the centre."""
+def _crop_scaled(ink: np.ndarray, side: int) -> np.ndarray:
+    """The ink's bounding box, its longer side resized to `side` px; InputError for a blank or fully inked canvas."""
     from PIL import Image
 
     mask = ink > 0.1
@@ -106,10 +106,26 @@ def mnist_style(ink: np.ndarray) -> np.ndarray:
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     crop = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     h, w = crop.shape
-    scale = 20.0 / max(h, w)
+    scale = side / max(h, w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
     small = Image.fromarray((crop * 255).astype(np.uint8)).resize((nw, nh), Image.Resampling.LANCZOS)
-    small = np.asarray(small, dtype=np.float32) / 255.0
+    return np.asarray(small, dtype=np.float32) / 255.0
+
+
+def fashion_style(ink: np.ndarray) -> np.ndarray:
+    """Ink (H, W) in [0, 1] -> (28, 28) as Fashion-MNIST was made: crop to the item, longer side to 28 px, centred."""
+    small = _crop_scaled(ink, 28)
+    nh, nw = small.shape
+    out = np.zeros((28, 28), dtype=np.float32)
+    top, left = (28 - nh) // 2, (28 - nw) // 2
+    out[top:top + nh, left:left + nw] = small
+    return out.clip(0.0, 1.0)
+
+
+def mnist_style(ink: np.ndarray) -> np.ndarray:
+    """Ink (H, W) in [0, 1] -> (28, 28) as MNIST was made: crop, longer side to 20 px, centre of mass at the centre."""
+    small = _crop_scaled(ink, 20)
+    nh, nw = small.shape
     out = np.zeros((28, 28), dtype=np.float32)
     total = small.sum()
     cy, cx = (np.indices(small.shape) * small).reshape(2, -1).sum(1) / max(total, 1e-6)
@@ -155,8 +171,11 @@ def predict_image(tm: TrainedModel, img28: np.ndarray) -> dict[str, float]:
 
 
 def predict_digit(tm: TrainedModel, value, limits: Limits | None = None) -> tuple[dict[str, float], np.ndarray]:
-    """Sketch or image -> (class probabilities, the 28x28 image the model saw)."""
-    img = preprocess_sketch(value, limits)
+    """Sketch or image -> (class probabilities, the 28x28 image the model saw), prepared as the model's dataset was."""
+    # Fashion items fill their frame; MNIST's 20 px box and centre of mass would shrink and shift them (measured on
+    # Fashion's own test images: 0.81 accuracy framed as Fashion-MNIST was made, 0.35 framed as MNIST)
+    style = fashion_style if tm.cfg.dataset == "fashion" else mnist_style
+    img = style(sketch_to_ink(value, limits))
     return predict_image(tm, img), img
 
 
