@@ -48,6 +48,7 @@ class OptimizerSpec:
     build: Callable[..., torch.optim.Optimizer]  # (params, cfg) -> optimizer
     full_batch: bool = False  # a method that only makes sense on the whole training set
     about: str = ""
+    weight_decay: bool = True  # takes the weight_decay setting (torch's Rprop and LBFGS have none)
 
 
 OPTIMIZERS: dict[str, OptimizerSpec] = {
@@ -66,11 +67,11 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
                              about="per-parameter rates from summed squared gradients"),
     "adadelta": OptimizerSpec(lambda p, c: torch.optim.Adadelta(p, lr=c.lr, weight_decay=c.weight_decay),
                               about="Adagrad without the decaying rate (lr 1.0 is its usual setting)"),
-    "rprop": OptimizerSpec(lambda p, c: torch.optim.Rprop(p, lr=c.lr), full_batch=True,
+    "rprop": OptimizerSpec(lambda p, c: torch.optim.Rprop(p, lr=c.lr), full_batch=True, weight_decay=False,
                            about="sign-based steps; a full-batch method"),
     "lbfgs": OptimizerSpec(lambda p, c: torch.optim.LBFGS(p, lr=c.lr, max_iter=20, history_size=10,
                                                           line_search_fn="strong_wolfe"),
-                           full_batch=True, about="quasi-Newton with line search; a full-batch method"),
+                           full_batch=True, weight_decay=False, about="quasi-Newton with line search; a full-batch method"),
 }
 
 

@@ -123,6 +123,9 @@ class Trainer:
             self.notes.append(f"{cfg.optimizer} is a full-batch method: training on all {n} samples per step "
                               f"instead of batches of {self.batch_size}")
             self.batch_size = n
+        if cfg.weight_decay and not spec.weight_decay:  # say so rather than silently train without it
+            self.notes.append(f"{cfg.optimizer} has no weight decay, so weight decay {cfg.weight_decay:g} is not applied; "
+                              "use the L2 penalty instead")
         torch.manual_seed(cfg.seed)
         self.model = build_model(cfg, self.data.input_shape, self.data.num_outputs, self.limits).to(self.device)
         self.optimizer = build_optimizer(cfg.optimizer, self.model.parameters(), cfg)

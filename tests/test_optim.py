@@ -101,6 +101,20 @@ def test_full_batch_methods_say_so_and_use_the_whole_set(name):
     assert final.step == 3 and "full-batch" in final.message  # one step per epoch
 
 
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_weight_decay_is_applied_or_the_note_says_it_is_not(name):
+    cfg = RunConfig(dataset="spiral", points=50, optimizer=name, weight_decay=1e-3, epochs=1, device="cpu")
+    trainer = Trainer(cfg)
+    decay = trainer.optimizer.defaults.get("weight_decay")
+    ignored = [n for n in trainer.notes if "weight decay" in n]
+    if OPTIMIZERS[name].weight_decay:
+        assert decay == 1e-3 and ignored == []
+    else:
+        assert decay is None and ignored == [f"{name} has no weight decay, so weight decay 0.001 is not applied; "
+                                             "use the L2 penalty instead"]
+        assert ignored[0] in list(trainer.run())[-1].message
+
+
 def test_minibatch_methods_keep_the_batch_size():
     trainer = Trainer(RunConfig(dataset="spiral", points=100, optimizer="sgd", batch_size=32, epochs=2, device="cpu"))
     assert trainer.batch_size == 32 and trainer.notes == []
