@@ -1,9 +1,10 @@
 """The playground: a Gradio Blocks app over dlcore. Handlers turn widget values into a RunConfig, call dlcore, and turn
 progress records and predictions into components. Run `python app.py`.
 
-Per-user models live in gr.State (one per tab), so two people training at once never see each other's model. A run
-replaces a tab's model only when it ends with usable weights (finished, or stopped by its time limit); a diverged or
-cancelled run leaves the previous model in place.
+Per-user models live in gr.State (one dict per tab), so two people training at once never see each other's model. A
+tab keeps its model until a new run has usable weights: a finished run (or one ended by the job's time limit)
+replaces it, a run stopped by the user replaces it only after at least one full epoch, a diverged or failed run never
+does (the policy lives in dlcore/session.py).
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ import os
 # No outside calls at start: gradio's version check and telemetry are off unless explicitly enabled.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")  # figures are rendered off-screen on worker threads
 
-import copy  # noqa: E402
+import atexit  # noqa: E402
 import functools  # noqa: E402
 import inspect  # noqa: E402
-import math  # noqa: E402
+import logging  # noqa: E402
+import shutil  # noqa: E402
 import tempfile  # noqa: E402
-import threading  # noqa: E402
 import time  # noqa: E402
-from collections import OrderedDict  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import gradio as gr  # noqa: E402
@@ -30,12 +31,15 @@ import pandas as pd  # noqa: E402
 
 from dlcore import checkpoint, plots  # noqa: E402
 from dlcore.config import ConfigError, Limits, RunConfig, parse_hidden  # noqa: E402
-from dlcore.data import B_NOTE, Data, DataError, load_data  # noqa: E402
+from dlcore.data import B_NOTE, FASHION_DIR, DataError, load_data  # noqa: E402
 from dlcore.defaults import load_default  # noqa: E402
 from dlcore.models import ACTIVATIONS, estimate_params  # noqa: E402
 from dlcore.optim import LOSSES, OPTIMIZERS, SCHEDULERS  # noqa: E402
 from dlcore.predict import BOSTON_ORDER, predict_digit, predict_points, predict_price  # noqa: E402
-from dlcore.train import TrainedModel, Trainer, available_devices, forward_chunked  # noqa: E402
+from dlcore.session import LiveRun, cached_data, describe_model, parse_lr, parse_number, status_line, stopped_run  # noqa: E402
+from dlcore.train import TrainedModel, available_devices, forward_chunked  # noqa: E402
+
+log = logging.getLogger("playground")
 
 LIMITS = Limits.from_env()
 UPDATES_PER_SECOND = float(os.environ.get("DLCORE_UI_UPDATES_PER_SECOND", "8"))  # live UI refresh rate while training
@@ -49,74 +53,52 @@ QUEUE_SIZE = int(os.environ.get("DLCORE_QUEUE_SIZE", "64"))
 TORCH_THREADS = int(os.environ.get("DLCORE_TORCH_THREADS", "0")) or max(1, (os.cpu_count() or 1) // TRAIN_CONCURRENCY)
 LR_CHOICES = ["1e-5", "3e-5", "1e-4", "3e-4", "1e-3", "3e-3", "1e-2", "3e-2", "0.1", "0.3", "1", "3", "10"]
 DEVICE_CHOICES = ["auto", *available_devices()]
-DIGIT_DATASETS = {"MNIST": "mnist", "Fashion-MNIST": "fashion"}
+OFFLINE = os.environ.get("DLCORE_OFFLINE", "") in ("1", "true", "True")
+# label -> (dataset, mnist_source). Fashion-MNIST is offered where it can be had: Debian's package, or a download.
+DIGIT_DATASETS = {"MNIST": ("mnist", "auto"), "MNIST, built-in 5,000 digits": ("mnist", "embedded")}
+if FASHION_DIR.is_dir() or not OFFLINE:
+    DIGIT_DATASETS["Fashion-MNIST"] = ("fashion", "auto")
 DIGIT_MODELS = {"logistic regression": "linear", "feed-forward net (seed 001)": "ffn", "CNN": "cnn"}
 CURVE_COLORS = {"train": "#1f77b4", "test": "#ff7f0e"}
 DOWNLOAD_DIR = Path(tempfile.mkdtemp(prefix="dlcore-models-"))
+atexit.register(shutil.rmtree, DOWNLOAD_DIR, True)
+DOWNLOAD_TTL = 3600.0  # seconds a model file stays in DOWNLOAD_DIR (gradio serves its own copy from its cache)
 
 
 # ================================================================ helpers
 
 
+def _as_gr_error(e: Exception) -> gr.Error:
+    if isinstance(e, gr.Error):
+        return e
+    if isinstance(e, (ConfigError, DataError)):  # user-facing: the message names the value and the fix
+        return gr.Error(str(e), title="Please check the settings")
+    log.error("unexpected error in a handler", exc_info=e)  # the traceback stays in the server log
+    return gr.Error(f"the server hit an unexpected {type(e).__name__} ({str(e)[:200]}). Your last good model is kept; "
+                    "try smaller settings, or report this with the settings you used", title="Something went wrong")
+
+
 def user_errors(fn):
-    """Turn dlcore's user-facing errors into gr.Error (the message names the value and the fix)."""
+    """Every exception a handler raises reaches the user as a gr.Error, never as a traceback."""
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def gen(*args, **kwargs):
             try:
                 yield from fn(*args, **kwargs)
-            except (ConfigError, DataError) as e:
-                raise gr.Error(str(e), title="Please check the settings") from None
+            except Exception as e:  # GeneratorExit (a cancel) is not an Exception and passes through
+                raise _as_gr_error(e) from None
         return gen
 
     @functools.wraps(fn)
     def call(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (ConfigError, DataError) as e:
-            raise gr.Error(str(e), title="Please check the input") from None
+        except Exception as e:
+            raise _as_gr_error(e) from None
     return call
 
 
-def number(field: str, value, *, whole: bool = False, example: str = "") -> float | int:
-    """A widget value as a number, or a ConfigError naming the field."""
-    hint = f" such as {example}" if example else ""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise ConfigError(f"{field} is empty; enter a number{hint}")
-    try:
-        v = float(value.strip() if isinstance(value, str) else value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{field} {value!r} is not a number; enter a number{hint}") from None
-    if not math.isfinite(v):
-        raise ConfigError(f"{field} {value!r} is not a finite number; enter a number{hint}")
-    if whole:
-        if v != int(v):
-            raise ConfigError(f"{field} {v:g} is not a whole number; enter a whole number{hint}")
-        return int(v)
-    return v
-
-
-def learning_rate(value) -> float:
-    return number("learning rate", value, example="1e-3 (pick one from the list or type your own)")
-
-
-_DATA_CACHE: OrderedDict = OrderedDict()
-_DATA_LOCK = threading.Lock()
-
-
-def cached_data(cfg: RunConfig) -> Data:
-    """Datasets are loaded once per process (read-only tensors) and handed out as shallow copies per run."""
-    key = (cfg.dataset, cfg.classes, cfg.points, cfg.noise, cfg.train_fraction, cfg.seed, cfg.drop_b, cfg.mnist_source)
-    with _DATA_LOCK:
-        if key in _DATA_CACHE:
-            _DATA_CACHE.move_to_end(key)
-            return copy.copy(_DATA_CACHE[key])
-    data = load_data(cfg)
-    with _DATA_LOCK:
-        _DATA_CACHE[key] = data
-        while len(_DATA_CACHE) > 6:
-            _DATA_CACHE.popitem(last=False)
-    return copy.copy(data)
+number = parse_number  # a widget value as a number, or a ConfigError naming the field
 
 
 @functools.cache
@@ -125,19 +107,14 @@ def default_model(name: str) -> TrainedModel:
     return load_default(name)
 
 
-CURVE_POINTS = 300  # points per series sent to the browser; the cost of an update stays flat however long the run
-
-
-def curves_frame(rows: list[dict], panel: str) -> pd.DataFrame:
-    """One panel's curves as a long-format frame, thinned to at most ~CURVE_POINTS records per series."""
-    picked = []
-    for series in ("train", "test"):
-        rs = [r for r in rows if r["panel"] == panel and r["series"] == series]
-        stride = 1
-        while len(rs) > stride * CURVE_POINTS:
-            stride *= 2  # a power-of-two stride keeps earlier picks in place, so a streamed update stays a small diff
-        picked += rs[::stride] + ([rs[-1]] if stride > 1 and (len(rs) - 1) % stride else [])
-    return pd.DataFrame(picked, columns=["epoch", "value", "series", "panel"])[["epoch", "value", "series"]]
+def default_label(name: str) -> str:
+    """The built-in model described with its recorded held-out metric."""
+    tm = default_model(name)
+    m = tm.meta.get("metrics", {})
+    if name == "digits":
+        return f"the built-in default {tm.cfg.model.upper()} (held-out accuracy {m.get('test_accuracy', float('nan')):.3f})"
+    arch = f"MLP {','.join(map(str, tm.cfg.hidden))}" if tm.cfg.model == "mlp" else tm.cfg.model
+    return f"the built-in default model ({arch}; test RMSE {m.get('test_rmse', float('nan')):.2f})"
 
 
 def params_text(model: str, hidden: str, dataset: str, activation: str = "relu") -> str:
@@ -155,42 +132,40 @@ def params_text(model: str, hidden: str, dataset: str, activation: str = "relu")
     return f"**{n:,}** trainable parameters{flag}"
 
 
+def _prune_downloads() -> None:
+    cutoff = time.time() - DOWNLOAD_TTL
+    for folder in DOWNLOAD_DIR.iterdir():
+        try:
+            if folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            pass
+
+
 def save_for_download(tm: TrainedModel, stem: str) -> str:
     """Write the model as .safetensors into this process's download folder; returns the path for gr.DownloadButton."""
+    _prune_downloads()
     folder = Path(tempfile.mkdtemp(dir=DOWNLOAD_DIR))
     return str(checkpoint.save(tm, folder / f"{stem}.safetensors"))
+
+
+def download_update(state: dict):
+    """The Download button for the tab's current model (disabled while there is none), named after its dataset."""
+    tm = (state or {}).get("model")
+    if tm is None:
+        return gr.update(value=None, interactive=False)
+    return gr.update(value=save_for_download(tm, tm.cfg.dataset), interactive=True)
 
 
 def restore_upload(path: str | None, dataset_choices: tuple[str, ...]) -> TrainedModel:
     """A user's uploaded checkpoint, refused with a clear reason unless it is an intact dlcore model for this tab."""
     if not path:
         raise ConfigError("no file was uploaded; choose a .safetensors model saved by the playground")
-    tm = checkpoint.load(path)
+    tm = checkpoint.load(path, limits=LIMITS)
     if tm.cfg.dataset not in dataset_choices:
         raise ConfigError(f"this model was trained on {tm.cfg.dataset!r}; upload it in its own tab, or upload a "
                           f"model for {' or '.join(dataset_choices)}")
     return tm
-
-
-def describe(tm: TrainedModel | None, default_label: str) -> str:
-    if tm is None:
-        return default_label
-    c = tm.cfg
-    arch = f"{c.model} {','.join(map(str, c.hidden))}" if c.model == "mlp" else c.model
-    return f"your model: {arch}, {c.activation}, {c.optimizer} lr {c.lr:g}, {c.dataset}"
-
-
-def status_line(rec, trainer: Trainer) -> str:
-    m = rec.metrics
-    parts = [f"epoch {rec.epoch:g}/{rec.epochs}", f"train loss {rec.train_loss:.4f}"]
-    if rec.test_loss is not None:
-        parts.append(f"test loss {rec.test_loss:.4f}")
-    for key, label in (("train_accuracy", "train acc"), ("test_accuracy", "test acc"), ("test_rmse", "test RMSE"),
-                       ("test_mae", "test MAE"), ("test_r2", "test R²")):
-        if key in m:
-            parts.append(f"{label} {m[key]:.3f}")
-    parts += [f"{rec.samples_per_second:,.0f} samples/s", f"{trainer.device}", f"{rec.elapsed:.1f} s"]
-    return " · ".join(parts)
 
 
 def final_note(rec, kept_previous: bool) -> str:
@@ -201,39 +176,15 @@ def final_note(rec, kept_previous: bool) -> str:
     return f"✅ {rec.message}. This model is now used for predictions."
 
 
-def stream_training(cfg: RunConfig, extra_frames=None, boundary=None, min_interval: float | None = None):
-    """The shared streaming loop: train, and yield (record, trainer, rows, redraw_boundary) at a bounded rate.
-
-    Every record is appended to the curves; the UI is refreshed at most UPDATES_PER_SECOND times a second (the last
-    record always), so rendering never sits on the training path more than it must.
-    """
-    cfg = cfg.replace(time_budget=min(cfg.time_budget or LIMITS.max_seconds, LIMITS.max_seconds))
-    trainer = Trainer(cfg, cached_data(cfg), LIMITS)
-    rows: list[dict] = []
-    interval = 1.0 / UPDATES_PER_SECOND if min_interval is None else min_interval
-    last_ui = last_boundary = 0.0
-    for rec in trainer.run():
-        if not rec.done:
-            rows.extend(plots.curve_rows(rec, cfg.task))
-        now = time.perf_counter()
-        if rec.done or now - last_ui >= interval:
-            redraw = rec.done or now - last_boundary >= BOUNDARY_EVERY
-            if redraw:
-                last_boundary = now
-            last_ui = now
-            yield rec, trainer, rows, redraw
-
-
-def finish(state: dict | None, trainer: Trainer, rec) -> tuple[dict, bool]:
-    """The tab's new state after a run: the new model if it is usable, else the previous one."""
-    state = dict(state or {})
-    kept_previous = state.get("model") is not None
-    if rec.status in ("finished", "time_limit", "stopped"):
-        tm = trainer.trained()
-        tm.model.eval()
-        state["model"] = tm
-        kept_previous = False
-    return state, kept_previous
+def after_stop(state):
+    """After Stop: say what became of the cancelled run and which model the tab holds now."""
+    run = stopped_run(state)
+    if run is None:  # nothing was running (not started yet, or already finished): leave the status as it is
+        return gr.skip(), gr.skip(), gr.skip()
+    if not run.ended.is_set():
+        return "⏹️ Stopping… the run ends at its next update.", gr.skip(), gr.skip()
+    head = status_line(run.last, run.device) + "\n\n" if run.last is not None else ""
+    return head + "⏹️ " + run.result, download_update(state), code_for(state)
 
 
 # ================================================================ spiral
@@ -245,11 +196,10 @@ def spiral_config(classes, points, noise, train_fraction, seed, model, hidden, a
     return RunConfig(
         dataset="spiral", classes=number("classes", classes, whole=True, example="3"),
         points=number("points per class", points, whole=True, example="1000"),
-        noise=number("noise", noise, example="0.2"), train_fraction=number("train fraction", train_fraction,
-                                                                           example="0.8"),
+        noise=number("noise", noise, example="0.2"),
+        train_fraction=number("train fraction", train_fraction, example="0.8"),
         seed=number("seed", seed, whole=True, example="0"), model=model, hidden=sizes, activation=activation,
-        optimizer=optimizer, lr=learning_rate(lr), loss=loss, epochs=number("epochs", epochs, whole=True,
-                                                                            example="1000"),
+        optimizer=optimizer, lr=parse_lr(lr), loss=loss, epochs=number("epochs", epochs, whole=True, example="1000"),
         batch_size=number("batch size", batch_size, whole=True, example="0 (full batch) or 64"),
         weight_decay=number("weight decay", weight_decay, example="1e-5"), l1=number("L1 penalty", l1, example="0"),
         l2=number("L2 penalty", l2, example="0"), dropout=number("dropout", dropout, example="0"),
@@ -260,27 +210,25 @@ def spiral_config(classes, points, noise, train_fraction, seed, model, hidden, a
 @user_errors
 def train_spiral(classes, points, noise, train_fraction, seed, model, hidden, activation, optimizer, lr, loss, epochs,
                  batch_size, weight_decay, l1, l2, dropout, scheduler, device, state=None):
-    """Stream a spiral run: (status, loss curves, accuracy curves, boundary image, state, download path)."""
+    """Stream a spiral run: (status, loss curves, accuracy curves, boundary image, state, download button)."""
     cfg = spiral_config(classes, points, noise, train_fraction, seed, model, hidden, activation, optimizer, lr, loss,
                         epochs, batch_size, weight_decay, l1, l2, dropout, scheduler, device)
-    overlay = None
-    boundary = gr.skip()
-    for rec, trainer, rows, redraw in stream_training(cfg):
-        d = trainer.data
-        if overlay is None:
-            overlay = plots.points_overlay(d.x_train.cpu(), d.y_train.cpu(), d.x_test.cpu(), d.y_test.cpu())
-        if redraw:
-            boundary = plots.boundary_image(TrainedModel(cfg, trainer.model, {}), overlay)
-        loss_df, acc_df = curves_frame(rows, "loss"), curves_frame(rows, "metric")
-        if not rec.done:
-            yield status_line(rec, trainer), loss_df, acc_df, boundary, gr.skip(), gr.skip()
-            boundary = gr.skip()
-            continue
-        new_state, kept = finish(state, trainer, rec)
-        new_state["overlay"] = overlay
-        download = save_for_download(new_state["model"], "spiral") if new_state.get("model") is not None else None
-        yield (status_line(rec, trainer) + "\n\n" + final_note(rec, kept), loss_df, acc_df, boundary, new_state,
-               gr.update(value=download, interactive=download is not None))
+    with LiveRun(cfg, state, LIMITS) as run:
+        d = run.data
+        overlay = plots.points_overlay(d.x_train.cpu(), d.y_train.cpu(), d.x_test.cpu(), d.y_test.cpu())
+        live = TrainedModel(run.cfg, run.trainer.model, {})  # the model being trained, as the grid function wants it
+        boundary = gr.skip()
+        for rec, redraw in run.updates(1.0 / UPDATES_PER_SECOND, BOUNDARY_EVERY):
+            if redraw:
+                boundary = plots.boundary_image(live, overlay)
+            loss_df, acc_df = plots.curves_frame(run.curves, "loss"), plots.curves_frame(run.curves, "metric")
+            if not rec.done:
+                yield status_line(rec, run.device), loss_df, acc_df, boundary, gr.skip(), gr.skip()
+                boundary = gr.skip()
+                continue
+            new_state, kept = run.finish()
+            yield (status_line(rec, run.device) + "\n\n" + final_note(rec, kept), loss_df, acc_df, boundary, new_state,
+                   download_update(new_state))
 
 
 @user_errors
@@ -324,7 +272,7 @@ def boston_config(model, hidden, activation, optimizer, lr, loss, epochs, batch_
                   scheduler, device, seed, drop_b) -> RunConfig:
     sizes = parse_hidden(hidden, LIMITS) if model == "mlp" else ()
     return RunConfig(
-        dataset="boston", model=model, hidden=sizes, activation=activation, optimizer=optimizer, lr=learning_rate(lr),
+        dataset="boston", model=model, hidden=sizes, activation=activation, optimizer=optimizer, lr=parse_lr(lr),
         loss=loss, epochs=number("epochs", epochs, whole=True, example="300"),
         batch_size=number("batch size", batch_size, whole=True, example="0 (full batch) or 32"),
         weight_decay=number("weight decay", weight_decay, example="1e-4"), l1=number("L1 penalty", l1, example="0"),
@@ -336,34 +284,33 @@ def boston_config(model, hidden, activation, optimizer, lr, loss, epochs, batch_
 @user_errors
 def train_boston(model, hidden, activation, optimizer, lr, loss, epochs, batch_size, weight_decay, l1, l2, dropout,
                  scheduler, device, seed, drop_b, state=None):
-    """Stream a Boston run: (status, loss curves, RMSE curve, scatter/residual figure, state, download path)."""
+    """Stream a Boston run: (status, loss curves, RMSE curve, scatter/residual figure, state, download button)."""
     cfg = boston_config(model, hidden, activation, optimizer, lr, loss, epochs, batch_size, weight_decay, l1, l2,
                         dropout, scheduler, device, seed, drop_b)
-    for rec, trainer, rows, _ in stream_training(cfg):
-        loss_df, rmse_df = curves_frame(rows, "loss"), curves_frame(rows, "metric")
-        if not rec.done:
-            yield status_line(rec, trainer), loss_df, rmse_df, gr.skip(), gr.skip(), gr.skip()
-            continue
-        new_state, kept = finish(state, trainer, rec)
-        d = trainer.data
-        pred = forward_chunked(trainer.model, d.x_test).cpu().numpy()
-        fig = plots.regression_figure(d.y_test.cpu().numpy(), pred,
-                                      f"test split (RMSE {rec.metrics['test_rmse']:.2f})")
-        download = save_for_download(new_state["model"], "boston") if new_state.get("model") is not None else None
-        yield (status_line(rec, trainer) + "\n\n" + final_note(rec, kept), loss_df, rmse_df, fig, new_state,
-               gr.update(value=download, interactive=download is not None))
+    with LiveRun(cfg, state, LIMITS) as run:
+        for rec, _ in run.updates(1.0 / UPDATES_PER_SECOND):
+            loss_df, rmse_df = plots.curves_frame(run.curves, "loss"), plots.curves_frame(run.curves, "metric")
+            if not rec.done:
+                yield status_line(rec, run.device), loss_df, rmse_df, gr.skip(), gr.skip(), gr.skip()
+                continue
+            d = run.data
+            pred = forward_chunked(run.trainer.model, d.x_test).cpu().numpy()
+            fig = plots.regression_figure(d.y_test.cpu().numpy(), pred, rec.metrics)
+            new_state, kept = run.finish()
+            yield (status_line(rec, run.device) + "\n\n" + final_note(rec, kept), loss_df, rmse_df, fig, new_state,
+                   download_update(new_state))
 
 
 @user_errors
 def predict_house(*values_and_state):
     """The 13 features in CSV order (CRIM … LSTAT) -> (price in $1000s, notes). Uses the session's model if any."""
     *values, state = values_and_state if len(values_and_state) == 14 else (*values_and_state, None)
-    tm = (state or {}).get("model") or default_model("boston")
-    price, warnings = predict_price(tm, values)
+    own = (state or {}).get("model")
+    price, warnings = predict_price(own or default_model("boston"), values)
     for w in warnings:
         gr.Warning(w)
-    which = describe((state or {}).get("model"), "the built-in default model (MLP 64,32; test RMSE 2.49)")
     notes = "\n".join(f"- ⚠️ {w}" for w in warnings)
+    which = describe_model(own, default_label("boston"))
     return round(price, 2), f"Predicted with {which}. Value in $1000s." + (f"\n\n{notes}" if notes else "")
 
 
@@ -376,26 +323,30 @@ def digits_config(dataset_label, model_label, activation, optimizer, lr, loss, e
         raise ConfigError(f"dataset {dataset_label!r} is unknown; choose from {list(DIGIT_DATASETS)}")
     if model_label not in DIGIT_MODELS:
         raise ConfigError(f"architecture {model_label!r} is unknown; choose from {list(DIGIT_MODELS)}")
+    dataset, source = DIGIT_DATASETS[dataset_label]
     return RunConfig(
-        dataset=DIGIT_DATASETS[dataset_label], model=DIGIT_MODELS[model_label], hidden=(), activation=activation,
-        optimizer=optimizer, lr=learning_rate(lr), loss=loss, epochs=number("epochs", epochs, whole=True, example="5"),
+        dataset=dataset, mnist_source=source, model=DIGIT_MODELS[model_label], hidden=(), activation=activation,
+        optimizer=optimizer, lr=parse_lr(lr), loss=loss, epochs=number("epochs", epochs, whole=True, example="5"),
         batch_size=number("batch size", batch_size, whole=True, example="64"),
         weight_decay=number("weight decay", weight_decay, example="0"), scheduler=scheduler, device=device,
         seed=number("seed", seed, whole=True, example="0"),
     ).validate(LIMITS)
 
 
-def misclassified(tm: TrainedModel, d: Data, limit: int = 24) -> list[tuple[np.ndarray, str]]:
+def misclassified(d, pred: np.ndarray, limit: int = 24) -> list[tuple[np.ndarray, str]]:
     """Up to `limit` wrongly classified test images with 'true → predicted' captions."""
-    pred = forward_chunked(tm.model, d.x_test).argmax(1).cpu()
-    wrong = (pred != d.y_test.cpu()).nonzero().flatten()[:limit].tolist()
-    mean, std = tm.meta["norm"]["mean"][0], tm.meta["norm"]["std"][0]
-    names = tm.meta["class_names"]
-    out = []
-    for i in wrong:
-        img = (d.x_test[i, 0].cpu().numpy() * std + mean).clip(0, 1)
-        out.append((plots.digit_preview(img, 3), f"true {names[int(d.y_test[i])]} → {names[int(pred[i])]}"))
-    return out
+    truth = d.y_test.cpu().numpy()
+    wrong = np.flatnonzero(pred != truth)[:limit]
+    mean, std = d.norm["mean"][0], d.norm["std"][0]
+    return [(plots.digit_preview((d.x_test[i, 0].cpu().numpy() * std + mean).clip(0, 1), 3),
+             f"true {d.class_names[truth[i]]} → {d.class_names[pred[i]]}") for i in wrong]
+
+
+def data_note(d) -> str:
+    """Where the images came from, said plainly (the embedded subset says why)."""
+    if d.source.startswith("embedded"):
+        return f"Data: the {d.source}, not the full 60,000 — {d.source_reason}."
+    return f"Data: {d.source}."
 
 
 @user_errors
@@ -404,49 +355,44 @@ def train_digits(dataset_label, model_label, activation, optimizer, lr, loss, ep
     """Stream a digits run: (status, loss curves, accuracy curves, confusion matrix, gallery, state, download)."""
     cfg = digits_config(dataset_label, model_label, activation, optimizer, lr, loss, epochs, batch_size, weight_decay,
                         scheduler, device, seed)
-    source_note = ""
-    for rec, trainer, rows, _ in stream_training(cfg):
-        if not source_note:
-            d = trainer.data
-            source_note = f"Data: {d.source}" + (f" — {d.source_reason}" if d.source.startswith("embedded") else "")
-        loss_df, acc_df = curves_frame(rows, "loss"), curves_frame(rows, "metric")
-        if not rec.done:
-            yield (status_line(rec, trainer) + "\n\n" + source_note, loss_df, acc_df, gr.skip(), gr.skip(), gr.skip(),
-                   gr.skip())
-            continue
-        new_state, kept = finish(state, trainer, rec)
-        d = trainer.data
-        pred = forward_chunked(trainer.model, d.x_test).argmax(1).cpu().numpy()
-        cm = plots.confusion_matrix(d.y_test.cpu().numpy(), pred, len(d.class_names))
-        fig = plots.confusion_figure(cm, d.class_names)
-        gallery = misclassified(trainer.trained(), d)
-        download = save_for_download(new_state["model"], cfg.dataset) if new_state.get("model") is not None else None
-        yield (status_line(rec, trainer) + "\n\n" + final_note(rec, kept) + "\n\n" + source_note, loss_df, acc_df, fig,
-               gallery, new_state, gr.update(value=download, interactive=download is not None))
+    with LiveRun(cfg, state, LIMITS) as run:
+        source = data_note(run.data)
+        for rec, _ in run.updates(1.0 / UPDATES_PER_SECOND):
+            loss_df, acc_df = plots.curves_frame(run.curves, "loss"), plots.curves_frame(run.curves, "metric")
+            if not rec.done:
+                yield (status_line(rec, run.device) + "\n\n" + source, loss_df, acc_df, gr.skip(), gr.skip(), gr.skip(),
+                       gr.skip())
+                continue
+            d = run.data
+            pred = forward_chunked(run.trainer.model, d.x_test).argmax(1).cpu().numpy()
+            cm = plots.confusion_matrix(d.y_test.cpu().numpy(), pred, len(d.class_names))
+            fig, gallery = plots.confusion_figure(cm, d.class_names), misclassified(d, pred)
+            new_state, kept = run.finish()
+            yield (status_line(rec, run.device) + "\n\n" + final_note(rec, kept) + "\n\n" + source, loss_df, acc_df,
+                   fig, gallery, new_state, download_update(new_state))
 
 
 @user_errors
 def predict_sketch(sketch, state=None):
     """A Sketchpad value (or an image path) -> (top-3 label, the 28x28 image the model sees, which model)."""
-    tm = (state or {}).get("model") or default_model("digits")
-    probs, img28 = predict_digit(tm, sketch, LIMITS)
-    which = describe((state or {}).get("model"), "the built-in default CNN (held-out accuracy 0.982)")
-    return probs, plots.digit_preview(img28), f"Predicted with {which}."
+    own = (state or {}).get("model")
+    probs, img28 = predict_digit(own or default_model("digits"), sketch, LIMITS)
+    return probs, plots.digit_preview(img28), f"Predicted with {describe_model(own, default_label('digits'))}."
 
 
 # ================================================================ uploads
 
 
-def upload_handler(dataset_choices: tuple[str, ...], stem: str):
+def upload_handler(dataset_choices: tuple[str, ...]):
     @user_errors
     def restore(path, state=None):
         tm = restore_upload(path, dataset_choices)
-        state = dict(state or {})
-        state["model"] = tm
+        state = state if state is not None else {}
+        state["model"], state["history"] = tm, []
         metrics = ", ".join(f"{k} {v:.3f}" for k, v in tm.meta.get("metrics", {}).items()
                             if isinstance(v, (int, float)) and k.startswith("test_"))
-        return (f"✅ Restored {describe(tm, '')} ({metrics or 'no metrics recorded'}). It is now used for predictions.",
-                state, gr.update(value=save_for_download(tm, stem), interactive=True))
+        return (f"✅ Restored {describe_model(tm, '')} ({metrics or 'no metrics recorded'}). It is now used for "
+                "predictions.", state, download_update(state))
     return restore
 
 
@@ -750,10 +696,11 @@ def build_demo() -> gr.Blocks:
                     with gr.Column(scale=5, min_width=360):
                         with gr.Row():
                             d_dataset = gr.Dropdown(list(DIGIT_DATASETS), value="MNIST", label="Dataset",
-                                                    info="full MNIST if it can be downloaded, else the built-in "
-                                                         "5,000 digits")
+                                                    info="MNIST: the full 60,000 digits if they can be downloaded, "
+                                                         "else the built-in 5,000 (the status says which)")
                             d_model = gr.Dropdown(list(DIGIT_MODELS), value="CNN", label="Architecture")
                         d_act = gr.Dropdown(sorted(ACTIVATIONS), value="relu", label="Activation")
+                        d_params = gr.Markdown(params_text("cnn", "", "mnist"))
                         dc = training_controls("classification", {"optimizer": "adam", "lr": "1e-3",
                                                                    "loss": "cross_entropy", "epochs": 3,
                                                                    "batch_size": 64, "weight_decay": 0})
@@ -844,14 +791,14 @@ def build_demo() -> gr.Blocks:
         s_ev = s_train.click(train_spiral, spiral_inputs,
                              [s_status, s_loss_plot, s_acc_plot, s_boundary, spiral_state, s_download],
                              api_name="train_spiral", **train_opts)
-        s_stop.click(lambda: "⏹️ Stopped. The previous model (if any) is kept.", None, s_status, cancels=[s_ev],
+        s_stop.click(after_stop, [spiral_state], [s_status, s_download, s_code], cancels=[s_ev],
                      queue=False, **private)
         preview_inputs = [s_classes, s_points, s_noise, s_frac, s_seed, spiral_state]
         s_regen.click(spiral_preview, preview_inputs, [s_boundary, s_data_info], **private, **predict_opts)
         demo.load(spiral_preview, preview_inputs, [s_boundary, s_data_info], **private)
         s_probe_btn.click(spiral_probe, [s_x, s_y, spiral_state], s_probe, **private, **predict_opts)
         s_boundary.select(user_errors(spiral_click), [spiral_state], [s_x, s_y, s_probe], **private, **predict_opts)
-        s_upload.upload(upload_handler(("spiral",), "spiral"), [s_upload, spiral_state],
+        s_upload.upload(upload_handler(("spiral",)), [s_upload, spiral_state],
                         [s_status, spiral_state, s_download], **private)
 
         boston_inputs = [b_model, b_hidden, b_act, bc["optimizer"], bc["lr"], bc["loss"], bc["epochs"],
@@ -860,11 +807,11 @@ def build_demo() -> gr.Blocks:
         b_ev = b_train.click(train_boston, boston_inputs,
                              [b_status, b_loss_plot, b_rmse_plot, b_fig, boston_state, b_download],
                              api_name="train_boston", **train_opts)
-        b_stop.click(lambda: "⏹️ Stopped. The previous model (if any) is kept.", None, b_status, cancels=[b_ev],
+        b_stop.click(after_stop, [boston_state], [b_status, b_download, b_code], cancels=[b_ev],
                      queue=False, **private)
         b_predict.click(predict_house, [*b_inputs, boston_state], [b_price, b_price_note], api_name="predict_price",
                         **predict_opts)
-        b_upload.upload(upload_handler(("boston",), "boston"), [b_upload, boston_state],
+        b_upload.upload(upload_handler(("boston",)), [b_upload, boston_state],
                         [b_status, boston_state, b_download], **private)
 
         digits_inputs = [d_dataset, d_model, d_act, dc["optimizer"], dc["lr"], dc["loss"], dc["epochs"],
@@ -872,15 +819,18 @@ def build_demo() -> gr.Blocks:
         d_ev = d_train.click(train_digits, digits_inputs,
                              [d_status, d_loss_plot, d_acc_plot, d_confusion, d_gallery, digits_state, d_download],
                              api_name="train_digits", **train_opts)
-        d_stop.click(lambda: "⏹️ Stopped. The previous model (if any) is kept.", None, d_status, cancels=[d_ev],
+        d_stop.click(after_stop, [digits_state], [d_status, d_download, d_code], cancels=[d_ev],
                      queue=False, **private)
+        for w in (d_dataset, d_model, d_act):
+            w.change(lambda ds, m, a: params_text(DIGIT_MODELS.get(m, "cnn"), "", DIGIT_DATASETS.get(ds, ("mnist",))[0], a),
+                     [d_dataset, d_model, d_act], d_params, queue=False, **private)
         d_predict.click(predict_sketch, [sketch, digits_state], [d_label, d_seen, d_which], api_name="predict_digit",
                         **predict_opts)
         d_upload_img.upload(predict_sketch, [d_upload_img, digits_state], [d_label, d_seen, d_which], **private,
                             **predict_opts)
         d_clear.click(lambda: (None, None, None, ""), None, [sketch, d_label, d_seen, d_which], queue=False,
                       **private).then(None, None, None, js=SELECT_BRUSH_JS, **private)
-        d_upload.upload(upload_handler(("mnist", "fashion"), "digits"), [d_upload, digits_state],
+        d_upload.upload(upload_handler(("mnist", "fashion")), [d_upload, digits_state],
                         [d_status, digits_state, d_download], **private)
         for ev, state, code in ((s_ev, spiral_state, s_code), (b_ev, boston_state, b_code),
                                 (d_ev, digits_state, d_code)):

@@ -24,20 +24,53 @@ BOUNDARY_PX = 420  # side of the rendered image
 GRID = 140  # probability grid side; upscaled to BOUNDARY_PX
 
 
-def curve_rows(rec: Progress, task: str) -> list[dict]:
-    """Long-format rows (epoch, value, series, panel) for the live curves from one progress record."""
-    rows = [{"epoch": rec.epoch, "value": rec.train_loss, "series": "train", "panel": "loss"}]
+def curve_points(rec: Progress, task: str) -> list[tuple[str, str, float, float]]:
+    """The live curves' new points from one progress record: (panel, series, epoch, value).
+
+    Panels: "loss" (train and test) and "metric" (accuracy for classification, test RMSE for regression).
+    """
+    pts = [("loss", "train", rec.epoch, rec.train_loss)]
     if rec.test_loss is not None:
-        rows.append({"epoch": rec.epoch, "value": rec.test_loss, "series": "test", "panel": "loss"})
+        pts.append(("loss", "test", rec.epoch, rec.test_loss))
     m = rec.metrics
     if task == "classification":
         if "train_accuracy" in m:
-            rows.append({"epoch": rec.epoch, "value": m["train_accuracy"], "series": "train", "panel": "metric"})
+            pts.append(("metric", "train", rec.epoch, m["train_accuracy"]))
         if "test_accuracy" in m:
-            rows.append({"epoch": rec.epoch, "value": m["test_accuracy"], "series": "test", "panel": "metric"})
+            pts.append(("metric", "test", rec.epoch, m["test_accuracy"]))
     elif "test_rmse" in m:
-        rows.append({"epoch": rec.epoch, "value": m["test_rmse"], "series": "test", "panel": "metric"})
-    return rows
+        pts.append(("metric", "test", rec.epoch, m["test_rmse"]))
+    return pts
+
+
+CURVE_POINTS = 300  # points per series sent to the browser; the cost of an update stays flat however long the run
+
+
+def thin(points: list, limit: int = CURVE_POINTS) -> list:
+    """At most ~`limit` evenly strided items, always with the last one.
+
+    A power-of-two stride keeps earlier picks in place as the list grows, so a streamed update stays a small diff.
+    """
+    stride = 1
+    while len(points) > stride * limit:
+        stride *= 2
+    picked = points[::stride]
+    if stride > 1 and (len(points) - 1) % stride:
+        picked.append(points[-1])
+    return picked
+
+
+def curves_frame(curves: dict[tuple[str, str], list[tuple[float, float]]], panel: str):
+    """One panel's curves as the long-format DataFrame gr.LinePlot takes: columns epoch, value, series."""
+    import pandas as pd
+
+    epochs, values, series = [], [], []
+    for name in ("train", "test"):
+        picked = thin(curves.get((panel, name), []))
+        epochs += [e for e, _ in picked]
+        values += [v for _, v in picked]
+        series += [name] * len(picked)
+    return pd.DataFrame({"epoch": epochs, "value": values, "series": series})
 
 
 def _to_px(xy: np.ndarray, lim: float, size: int) -> np.ndarray:
@@ -91,8 +124,8 @@ def boundary_image(tm: TrainedModel | None, overlay=None, lim: float = BOUNDARY_
     return np.asarray(img)
 
 
-def regression_figure(y_true: np.ndarray, y_pred: np.ndarray, title: str = "test split"):
-    """Predicted vs actual and residuals for a regression model, as a matplotlib Figure."""
+def regression_figure(y_true: np.ndarray, y_pred: np.ndarray, metrics: dict | None = None):
+    """Predicted vs actual and residuals for a regression model's test split, as a matplotlib Figure."""
     from matplotlib.figure import Figure
 
     y_true, y_pred = np.ravel(y_true), np.ravel(y_pred)
@@ -101,12 +134,18 @@ def regression_figure(y_true: np.ndarray, y_pred: np.ndarray, title: str = "test
     lo, hi = float(min(y_true.min(), y_pred.min())), float(max(y_true.max(), y_pred.max()))
     ax1.plot([lo, hi], [lo, hi], color="0.6", lw=1, ls="--", label="perfect")
     ax1.scatter(y_true, y_pred, s=18, alpha=0.8, color="#1f77b4")
-    ax1.set(xlabel="actual price ($1000s)", ylabel="predicted ($1000s)", title=f"Predicted vs actual, {title}")
-    ax1.legend(loc="upper left", frameon=False)
+    ax1.set(xlabel="actual price ($1000s)", ylabel="predicted ($1000s)", title="Predicted vs actual (test split)")
+    ax1.legend(loc="lower right", frameon=False)
+    m = metrics or {}
+    shown = [f"{label} {m[key]:.3f}" if key == "test_r2" else f"{label} {m[key]:.2f}"
+             for key, label in (("test_rmse", "RMSE"), ("test_mae", "MAE"), ("test_r2", "R²")) if key in m]
+    if shown:
+        ax1.text(0.03, 0.97, "\n".join(shown), transform=ax1.transAxes, va="top", fontsize=9,
+                 bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "0.8"})
     resid = y_pred - y_true
     ax2.axhline(0, color="0.6", lw=1, ls="--")
     ax2.scatter(y_pred, resid, s=18, alpha=0.8, color="#d62728")
-    ax2.set(xlabel="predicted ($1000s)", ylabel="residual (pred - actual)", title="Residuals")
+    ax2.set(xlabel="predicted ($1000s)", ylabel="residual (pred - actual)", title="Residuals (test split)")
     return fig
 
 

@@ -62,6 +62,48 @@ def test_spiral_streams_curves_and_boundary(monkeypatch):
     assert new_state["model"] is first
 
 
+def test_stop_keeps_the_weights_trained_so_far(monkeypatch):
+    monkeypatch.setattr(app, "UPDATES_PER_SECOND", 1000.0)
+    state = run(app.train_spiral(*spiral_args(epochs=3), {}))[-1][4]
+    first = state["model"]
+    gen = app.train_spiral(*spiral_args(epochs=5000), state)
+    for _ in range(20):
+        status = next(gen)[0]
+    assert state["model"] is first, "the previous model stays while the new one trains"
+    gen.close()  # what Gradio does to the generator when Stop cancels the event
+    status, download, code = app.after_stop(state)
+    assert "Stopped at epoch 20/5000" in status and "now this tab's model" in status
+    assert state["model"] is not first and "run" not in state
+    assert download["interactive"] and download["value"].endswith("spiral.safetensors")
+    assert "nn.Linear(2, 32)" in code
+    assert all(u == {"__type__": "update"} for u in app.after_stop(state)), "a second Stop changes nothing"
+
+
+def test_stop_before_the_first_epoch_reports_it(monkeypatch):
+    monkeypatch.setattr(app, "UPDATES_PER_SECOND", 1000.0)
+    state = {"model": app.default_model("digits")}
+    gen = app.train_digits(*digits_args(dataset="MNIST, built-in 5,000 digits", batch_size=16), state)
+    status = next(gen)[0]
+    assert "epoch 0.2/2" in status and "not the full 60,000" in status
+    gen.close()
+    status, *_ = app.after_stop(state)
+    assert "before the first epoch finished: the previous model is kept" in status
+    assert state["model"].cfg.model == "cnn"
+
+
+def test_an_unexpected_error_is_a_gr_error_and_the_model_stays(monkeypatch):
+    state = run(app.train_spiral(*spiral_args(epochs=3), {}))[-1][4]
+    first = state["model"]
+
+    def broken(*a, **k):
+        raise RuntimeError("drawing failed")
+
+    monkeypatch.setattr(app.plots, "boundary_image", broken)
+    with pytest.raises(gr.Error, match="unexpected RuntimeError .drawing failed.*last good model is kept"):
+        run(app.train_spiral(*spiral_args(), state))
+    assert state["model"] is first and "run" not in state
+
+
 def test_spiral_click_probes_the_point():
     state = {"model": app.default_model("digits")}  # any model answers; use a spiral one
     from dlcore.config import RunConfig
@@ -151,11 +193,11 @@ def test_bad_sketch_is_a_clear_error(value, fragment):
 def test_upload_restores_and_refuses(tmp_path):
     outs = run(app.train_spiral(*spiral_args(epochs=3), {}))
     path = outs[-1][-1]["value"]
-    restore = app.upload_handler(("spiral",), "spiral")
+    restore = app.upload_handler(("spiral",))
     status, state, _ = restore(path, {})
     assert "Restored" in status and state["model"].cfg.hidden == (32, 16)
     with pytest.raises(gr.Error, match="own tab"):
-        app.upload_handler(("boston",), "boston")(path, {})
+        app.upload_handler(("boston",))(path, {})
     evil = tmp_path / "evil.safetensors"
     evil.write_bytes(pickle.dumps({"x": 1}))
     with pytest.raises(gr.Error, match="pickle"):

@@ -1,0 +1,159 @@
+"""dlcore.session: rate-limited live updates and which model a tab keeps after a run (finished, stopped, diverged)."""
+
+import itertools
+
+import pytest
+
+from dlcore.config import ConfigError, Limits, RunConfig
+from dlcore.plots import curves_frame, thin
+from dlcore.session import LiveRun, cached_data, parse_lr, parse_number, stopped_run
+
+LIMITS = Limits()
+
+
+def spiral(**over) -> RunConfig:
+    return RunConfig(**{"points": 100, "hidden": (16,), "epochs": 40, "lr": 1e-2, "device": "cpu", **over})
+
+
+def fake_clock(step: float):
+    """A clock that advances `step` seconds every time it is read."""
+    ticks = itertools.count()
+    return lambda: next(ticks) * step
+
+
+def test_updates_are_rate_limited_but_every_record_reaches_the_curves(one_thread):
+    run = LiveRun(spiral(epochs=100), {}, LIMITS)
+    # 10 ms of "training" per record and one UI update per 50 ms allowed: about every 5th record is shown
+    shown = list(run.updates(interval=0.05, boundary_interval=0.2, clock=fake_clock(0.01)))
+    assert 19 <= len(shown) <= 22
+    assert shown[-1][0].done and shown[-1][1], "the last record is always shown, with a boundary redraw"
+    redraws = sum(redraw for _, redraw in shown)
+    assert 5 <= redraws <= 7  # at most one per 200 ms of 1 s, plus the first and the last
+    assert len(run.curves[("loss", "train")]) == 100 and len(run.curves[("metric", "test")]) == 100
+
+
+def test_a_finished_run_replaces_the_model_and_clears_the_run(one_thread):
+    state = {}
+    run = LiveRun(spiral(), state, LIMITS)
+    assert state["run"] is run
+    for _ in run.updates(interval=0):
+        pass
+    new, kept = run.finish()
+    assert new is state and not kept and "run" not in state
+    assert state["model"].cfg.epochs == 40 and not state["model"].model.training
+    assert state["history"][-1].done and all(r.test_loss is not None for r in state["history"])
+    run.close(stopped=True)  # a late cancel after the end changes nothing
+    assert state["model"] is new["model"]
+
+
+def test_a_diverged_run_keeps_the_previous_model(one_thread):
+    state = {}
+    with LiveRun(spiral(), state, LIMITS) as run:
+        for _ in run.updates(interval=0):
+            pass
+        run.finish()
+    first = state["model"]
+    with LiveRun(spiral(optimizer="sgd", lr=1e6), state, LIMITS) as run:
+        records = [rec for rec, _ in run.updates(interval=0)]
+        _, kept = run.finish()
+    assert records[-1].status == "diverged" and kept and state["model"] is first
+
+
+def test_a_stop_after_an_epoch_keeps_the_weights_trained_so_far(one_thread):
+    state = {"model": "previous"}
+
+    def handler():
+        with LiveRun(spiral(epochs=5000), state, LIMITS) as run:
+            for rec, _ in run.updates(interval=0):
+                yield rec
+
+    gen = handler()
+    records = [next(gen) for _ in range(12)]
+    gen.close()  # what Gradio does to a cancelled generator
+    run = stopped_run(state, timeout=1)
+    assert run is not None and "run" not in state
+    assert "Stopped at epoch 12/5000" in run.result and "test accuracy" in run.result
+    tm = state["model"]
+    assert tm != "previous" and tm.meta["metrics"]["test_loss"] == pytest.approx(records[-1].test_loss)
+    assert len(state["history"]) == 12
+    assert stopped_run(state) is None  # reported once
+
+
+def test_a_stop_before_the_first_epoch_keeps_the_previous_model(one_thread):
+    state = {"model": "previous"}
+
+    def handler():
+        # 240 training points in batches of 2: 120 steps an epoch, so records come every 24 steps inside it
+        with LiveRun(spiral(epochs=3, batch_size=2), state, LIMITS) as run:
+            for rec, _ in run.updates(interval=0):
+                yield rec
+
+    gen = handler()
+    first = next(gen)
+    assert first.test_loss is None and first.epoch < 1
+    gen.close()
+    assert state["model"] == "previous"
+    assert "before the first epoch finished: the previous model is kept" in stopped_run(state).result
+
+
+def test_a_failing_run_leaves_the_state_alone(one_thread):
+    state = {"model": "previous"}
+    with pytest.raises(RuntimeError), LiveRun(spiral(epochs=500), state, LIMITS) as run:
+        for i, _ in enumerate(run.updates(interval=0)):
+            if i == 5:
+                raise RuntimeError("a bug while drawing")
+    assert state == {"model": "previous"} and run.ended.is_set() and run.trainer is None
+
+
+def test_bad_settings_fail_before_the_run_is_registered():
+    state = {"model": "previous"}
+    with pytest.raises(ConfigError, match="batch size 5000 is larger"):
+        LiveRun(spiral(batch_size=5000), state, LIMITS)
+    assert state == {"model": "previous"}
+
+
+def test_the_time_limit_caps_every_run():
+    run = LiveRun(spiral(time_budget=0), {}, Limits(max_seconds=3))
+    assert run.cfg.time_budget == 3
+    assert LiveRun(spiral(time_budget=99), {}, Limits(max_seconds=3)).cfg.time_budget == 3
+    assert LiveRun(spiral(time_budget=1), {}, Limits(max_seconds=3)).cfg.time_budget == 1
+
+
+def test_cached_data_is_shared_read_only_and_copied_per_run():
+    a, b = cached_data(spiral()), cached_data(spiral())
+    assert a is not b and a.x_train is b.x_train
+    assert cached_data(spiral(seed=1)).x_train is not a.x_train
+
+
+@pytest.mark.parametrize("value,fragment", [
+    (None, "epochs is empty"), ("  ", "epochs is empty"), ("ten", "'ten' is not a number"),
+    (float("nan"), "not a finite number"), ("inf", "not a finite number"), (2.5, "not a whole number"),
+    (True, "not a number"), ([3], "not a number"),
+])
+def test_parse_number_names_the_field(value, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        parse_number("epochs", value, whole=True)
+
+
+def test_parse_number_and_lr():
+    assert parse_number("epochs", " 12 ", whole=True) == 12 and parse_number("epochs", 12.0, whole=True) == 12
+    assert parse_lr("3e-4") == pytest.approx(3e-4) and parse_lr(0.5) == 0.5
+    for bad in ("0", "-1e-3"):
+        with pytest.raises(ConfigError, match="learning rate .* must be positive"):
+            parse_lr(bad)
+
+
+def test_thin_keeps_earlier_picks_and_the_last_point():
+    pts = list(range(1000))
+    picked = thin(pts, 300)
+    assert len(picked) <= 301 and picked[0] == 0 and picked[-1] == 999
+    assert set(thin(pts[:900], 300)) - {899} <= set(picked)  # a growing series only appends (a small stream diff)
+    assert thin(pts[:10], 300) == pts[:10]
+
+
+def test_curves_frame_is_long_format():
+    curves = {("loss", "train"): [(1, 0.9), (2, 0.5)], ("loss", "test"): [(1, 1.0), (2, 0.6)]}
+    df = curves_frame(curves, "loss")
+    assert list(df.columns) == ["epoch", "value", "series"] and len(df) == 4
+    assert list(df["series"]) == ["train", "train", "test", "test"]
+    assert curves_frame(curves, "metric").empty
