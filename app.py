@@ -297,7 +297,8 @@ def train_boston(model, hidden, activation, optimizer, lr, loss, epochs, batch_s
             pred = forward_chunked(run.trainer.model, d.x_test).cpu().numpy()
             fig = plots.regression_figure(d.y_test.cpu().numpy(), pred, rec.metrics)
             new_state, kept = run.finish()
-            yield (status_line(rec, run.device) + "\n\n" + final_note(rec, kept), loss_df, rmse_df, fig, new_state,
+            yield (status_line(rec, run.device) + "\n\n" + final_note(rec, kept), loss_df, rmse_df,
+                   gr.update(value=fig, visible=True), new_state,
                    download_update(new_state))
 
 
@@ -333,13 +334,19 @@ def digits_config(dataset_label, model_label, activation, optimizer, lr, loss, e
     ).validate(LIMITS)
 
 
-def misclassified(d, pred: np.ndarray, limit: int = 24) -> list[tuple[np.ndarray, str]]:
-    """Up to `limit` wrongly classified test images with 'true → predicted' captions."""
-    truth = d.y_test.cpu().numpy()
-    wrong = np.flatnonzero(pred != truth)[:limit]
+def misclassified(d, logits, limit: int = 24) -> list[tuple[np.ndarray, str]]:
+    """The `limit` most confidently misclassified test images, with 'true → predicted (confidence)' captions."""
+    import torch
+
+    probs = torch.softmax(logits, 1)
+    conf, pred = probs.max(1)
+    truth = d.y_test.to(pred.device)
+    wrong = (pred != truth).nonzero().flatten()
+    wrong = wrong[conf[wrong].argsort(descending=True)][:limit].tolist()
     mean, std = d.norm["mean"][0], d.norm["std"][0]
+    names = d.class_names
     return [(plots.digit_preview((d.x_test[i, 0].cpu().numpy() * std + mean).clip(0, 1), 3),
-             f"true {d.class_names[truth[i]]} → {d.class_names[pred[i]]}") for i in wrong]
+             f"true {names[int(truth[i])]} → {names[int(pred[i])]} ({conf[i]:.0%})") for i in wrong]
 
 
 def data_note(d) -> str:
@@ -364,12 +371,13 @@ def train_digits(dataset_label, model_label, activation, optimizer, lr, loss, ep
                        gr.skip())
                 continue
             d = run.data
-            pred = forward_chunked(run.trainer.model, d.x_test).argmax(1).cpu().numpy()
-            cm = plots.confusion_matrix(d.y_test.cpu().numpy(), pred, len(d.class_names))
-            fig, gallery = plots.confusion_figure(cm, d.class_names), misclassified(d, pred)
+            logits = forward_chunked(run.trainer.model, d.x_test)
+            cm = plots.confusion_matrix(d.y_test.cpu().numpy(), logits.argmax(1).cpu().numpy(), len(d.class_names))
+            fig, gallery = plots.confusion_figure(cm, d.class_names), misclassified(d, logits)
             new_state, kept = run.finish()
             yield (status_line(rec, run.device) + "\n\n" + final_note(rec, kept) + "\n\n" + source, loss_df, acc_df,
-                   fig, gallery, new_state, download_update(new_state))
+                   gr.update(value=fig, visible=True), gr.update(value=gallery, visible=True), new_state,
+                   download_update(new_state))
 
 
 @user_errors
@@ -537,24 +545,38 @@ CSS = """
 footer { display: none !important; }
 """
 
-# Gradio 6's image editor starts with no tool selected; select its brush so the first stroke draws.
+# Gradio 6's image editor starts with no tool selected; select its brush so the first stroke draws. A click on the
+# brush while it is already selected would change nothing here, but skip it anyway when it is highlighted.
 SELECT_BRUSH_JS = """
 () => {
   const t0 = Date.now();
   const tick = () => {
     const root = document.querySelector('#sketchpad');
     const brush = root && root.querySelector('button[aria-label="Brush"]');
-    if (brush) { brush.click(); return; }
+    if (brush && root.querySelector('canvas')) {
+      if (!brush.classList.contains('highlight')) brush.click();
+      return;
+    }
     if (Date.now() - t0 < 8000) setTimeout(tick, 150);
   };
   setTimeout(tick, 100);
 }
 """
 
+# Clear through the editor's own "Clear canvas" button: sending None to the Sketchpad leaves 6.31's editor loading.
+CLEAR_SKETCH_JS = """
+() => {
+  const root = document.querySelector('#sketchpad');
+  const clear = root && root.querySelector('button[aria-label="Clear canvas"]');
+  if (clear) clear.click();
+  (SELECT_BRUSH)();
+}
+""".replace("SELECT_BRUSH", SELECT_BRUSH_JS.strip())
 
-def line_plot(title: str, y_title: str) -> gr.LinePlot:
+
+def line_plot(title: str, y_title: str, elem_id: str | None = None) -> gr.LinePlot:
     return gr.LinePlot(x="epoch", y="value", color="series", title=title, y_title=y_title, x_title="epoch",
-                       color_map=CURVE_COLORS, height=260, show_label=False)
+                       color_map=CURVE_COLORS, height=260, show_label=False, elem_id=elem_id)
 
 
 def training_controls(task: str, defaults: dict) -> dict:
@@ -621,21 +643,22 @@ def build_demo() -> gr.Blocks:
                             s_code = gr.Code(code_for(None), language="python", label="Standalone script")
                     with gr.Column(scale=7):
                         s_status = gr.Markdown("Press **Train** to start. The seed's best row (`100,25`, ReLU, Adam "
-                                               "1e-3, 1000 epochs) is set up.", elem_classes="status")
+                                               "1e-3, 1000 epochs) is set up.", elem_classes="status",
+                                               elem_id="spiral-status")
                         with gr.Row():
                             s_boundary = gr.Image(label="Decision boundary (click to probe)", elem_id="boundary",
                                                   interactive=False, height=420, width=420, buttons=[],
                                                   show_label=True)
                             with gr.Column():
-                                s_probe = gr.Label(label="Class probabilities at (x, y)", num_top_classes=3)
+                                s_probe = gr.Label(label="Class probabilities at (x, y)", num_top_classes=3, elem_id="probe")
                                 with gr.Row():
                                     s_x = gr.Number(0.3, label="x")
                                     s_y = gr.Number(-0.2, label="y")
                                 s_probe_btn = gr.Button("Probe point", size="sm")
                                 s_data_info = gr.Markdown("")
                         with gr.Row():
-                            s_loss_plot = line_plot("Loss", "cross-entropy")
-                            s_acc_plot = line_plot("Accuracy", "accuracy")
+                            s_loss_plot = line_plot("Loss", "cross-entropy", "spiral-loss")
+                            s_acc_plot = line_plot("Accuracy", "accuracy", "spiral-accuracy")
 
             # ---------------------------------------------------------------- boston
             with gr.Tab("Boston housing", id="boston"):
@@ -669,11 +692,12 @@ def build_demo() -> gr.Blocks:
                             b_code = gr.Code(code_for(None), language="python", label="Standalone script")
                     with gr.Column(scale=7):
                         b_status = gr.Markdown("Press **Train**. Until then, prices come from the built-in model.",
-                                               elem_classes="status")
+                                               elem_classes="status",
+                                               elem_id="boston-status")
                         with gr.Row():
                             b_loss_plot = line_plot("Loss (train and test)", "loss")
                             b_rmse_plot = line_plot("Test RMSE ($1000s)", "RMSE")
-                        b_fig = gr.Plot(label="Test split: predicted vs actual, residuals", show_label=False)
+                        b_fig = gr.Plot(label="Test split: predicted vs actual, residuals", show_label=False, visible=False)
                 gr.Markdown("### Price a house\nValues in the data's units; each box starts at the training median.")
                 feats = info["features"]
                 b_inputs = []
@@ -714,7 +738,8 @@ def build_demo() -> gr.Blocks:
                         with gr.Accordion("Copy as PyTorch code", open=False):
                             d_code = gr.Code(code_for(None), language="python", label="Standalone script")
                         d_status = gr.Markdown("Until you train, predictions use the built-in CNN.",
-                                               elem_classes="status")
+                                               elem_classes="status",
+                                               elem_id="digits-status")
                         with gr.Row():
                             d_loss_plot = line_plot("Loss", "cross-entropy")
                             d_acc_plot = line_plot("Accuracy", "accuracy")
@@ -732,13 +757,14 @@ def build_demo() -> gr.Blocks:
                         d_upload_img = gr.Image(label="…or upload an image of a digit", type="filepath",
                                                 sources=["upload"], height=140)
                         with gr.Row():
-                            d_label = gr.Label(label="Top 3", num_top_classes=3)
+                            d_label = gr.Label(label="Top 3", num_top_classes=3, elem_id="digit-label")
                             d_seen = gr.Image(label="What the model sees (28×28)", interactive=False, height=170,
                                               width=170, buttons=[])
-                        d_which = gr.Markdown("")
+                        d_which = gr.Markdown("", elem_id="digit-which")
                 with gr.Row():
-                    d_confusion = gr.Plot(label="Confusion matrix (test set)")
-                    d_gallery = gr.Gallery(label="Misclassified test images", columns=6, height=330)
+                    d_confusion = gr.Plot(label="Confusion matrix (test set)", show_label=False, visible=False, scale=4)
+                    d_gallery = gr.Gallery(label="Most confident mistakes (true → predicted)", columns=6, height=420,
+                                           visible=False, scale=5, object_fit="contain")
 
             with gr.Tab("Seed lab", id="seeds"):
                 gr.Markdown("### Reproduce the seed texts\nEach experiment of the five tutorial texts, rerun here, "
@@ -791,8 +817,10 @@ def build_demo() -> gr.Blocks:
         s_ev = s_train.click(train_spiral, spiral_inputs,
                              [s_status, s_loss_plot, s_acc_plot, s_boundary, spiral_state, s_download],
                              api_name="train_spiral", **train_opts)
-        s_stop.click(after_stop, [spiral_state], [s_status, s_download, s_code], cancels=[s_ev],
-                     queue=False, **private)
+        # Stop: the cancel is a listener of its own, and the report (which waits for the run to close) runs after it,
+        # because the browser awaits each listener of a click in turn.
+        s_stop.click(None, None, None, cancels=[s_ev], **private).then(
+            after_stop, [spiral_state], [s_status, s_download, s_code], queue=False, **private)
         preview_inputs = [s_classes, s_points, s_noise, s_frac, s_seed, spiral_state]
         s_regen.click(spiral_preview, preview_inputs, [s_boundary, s_data_info], **private, **predict_opts)
         demo.load(spiral_preview, preview_inputs, [s_boundary, s_data_info], **private)
@@ -807,8 +835,8 @@ def build_demo() -> gr.Blocks:
         b_ev = b_train.click(train_boston, boston_inputs,
                              [b_status, b_loss_plot, b_rmse_plot, b_fig, boston_state, b_download],
                              api_name="train_boston", **train_opts)
-        b_stop.click(after_stop, [boston_state], [b_status, b_download, b_code], cancels=[b_ev],
-                     queue=False, **private)
+        b_stop.click(None, None, None, cancels=[b_ev], **private).then(
+            after_stop, [boston_state], [b_status, b_download, b_code], queue=False, **private)
         b_predict.click(predict_house, [*b_inputs, boston_state], [b_price, b_price_note], api_name="predict_price",
                         **predict_opts)
         b_upload.upload(upload_handler(("boston",)), [b_upload, boston_state],
@@ -819,8 +847,8 @@ def build_demo() -> gr.Blocks:
         d_ev = d_train.click(train_digits, digits_inputs,
                              [d_status, d_loss_plot, d_acc_plot, d_confusion, d_gallery, digits_state, d_download],
                              api_name="train_digits", **train_opts)
-        d_stop.click(after_stop, [digits_state], [d_status, d_download, d_code], cancels=[d_ev],
-                     queue=False, **private)
+        d_stop.click(None, None, None, cancels=[d_ev], **private).then(
+            after_stop, [digits_state], [d_status, d_download, d_code], queue=False, **private)
         for w in (d_dataset, d_model, d_act):
             w.change(lambda ds, m, a: params_text(DIGIT_MODELS.get(m, "cnn"), "", DIGIT_DATASETS.get(ds, ("mnist",))[0], a),
                      [d_dataset, d_model, d_act], d_params, queue=False, **private)
@@ -828,8 +856,8 @@ def build_demo() -> gr.Blocks:
                         **predict_opts)
         d_upload_img.upload(predict_sketch, [d_upload_img, digits_state], [d_label, d_seen, d_which], **private,
                             **predict_opts)
-        d_clear.click(lambda: (None, None, None, ""), None, [sketch, d_label, d_seen, d_which], queue=False,
-                      **private).then(None, None, None, js=SELECT_BRUSH_JS, **private)
+        d_clear.click(lambda: (None, None, ""), None, [d_label, d_seen, d_which], js=CLEAR_SKETCH_JS, queue=False,
+                      **private)
         d_upload.upload(upload_handler(("mnist", "fashion")), [d_upload, digits_state],
                         [d_status, digits_state, d_download], **private)
         for ev, state, code in ((s_ev, spiral_state, s_code), (b_ev, boston_state, b_code),

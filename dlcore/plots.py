@@ -160,7 +160,7 @@ def confusion_figure(cm: np.ndarray, class_names: list[str]):
     """A confusion-matrix heat map with counts, as a matplotlib Figure."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(5.6, 5), layout="constrained")
+    fig = Figure(figsize=(5, 4.4), layout="constrained")
     ax = fig.subplots()
     ax.imshow(cm, cmap="Blues")
     n = len(class_names)

@@ -233,5 +233,7 @@ def describe_model(tm: TrainedModel | None, default_label: str) -> str:
     if tm is None:
         return default_label
     c = tm.cfg
-    arch = f"{c.model} {','.join(map(str, c.hidden))}" if c.model == "mlp" else c.model
-    return f"your model: {arch}, {c.activation}, {c.optimizer} lr {c.lr:g}, {c.dataset}"
+    arch = f"{c.model} {','.join(map(str, c.hidden))}, {c.activation}" if c.model == "mlp" else c.model
+    if c.model in ("ffn", "cnn"):
+        arch += f", {c.activation}"
+    return f"your model: {arch}, {c.optimizer} lr {c.lr:g}, {c.dataset}"

@@ -126,7 +126,7 @@ def test_boston_trains_and_prices_with_the_session_model():
     assert "built-in default" in note
     outs = run(app.train_boston(*boston_args(), {}))
     status, loss_df, rmse_df, fig, state, _ = outs[-1]
-    assert "test RMSE" in status and fig is not None and len(rmse_df) == 30
+    assert "test RMSE" in status and fig["visible"] and fig["value"] is not None and len(rmse_df) == 30
     after, note = app.predict_house(*HOUSE, state)
     assert "your model" in note and after == pytest.approx(predict_price(state["model"], HOUSE)[0], abs=0.01)
 
@@ -150,7 +150,10 @@ def test_digits_train_confusion_gallery_and_sketch():
     outs = run(app.train_digits(*digits_args(), {}))
     status, loss_df, acc_df, fig, gallery, state, download = outs[-1]
     assert "embedded subset" in status and "✅" in status
-    assert fig is not None and 0 < len(gallery) <= 24 and "→" in gallery[0][1]
+    assert fig["visible"] and fig["value"] is not None
+    assert gallery["visible"] and 0 < len(gallery["value"]) <= 24 and "→" in gallery["value"][0][1]
+    confidences = [int(caption.rsplit("(", 1)[1].rstrip("%)")) for _, caption in gallery["value"]]
+    assert confidences == sorted(confidences, reverse=True), "the most confident mistakes come first"
     assert state["model"].cfg.model == "linear"
     canvas = np.full((280, 280, 4), 255, np.uint8)
     canvas[60:220, 130:150, :3] = 0  # a "1"

@@ -1,4 +1,5 @@
-"""A real browser (Debian's chromium through playwright): train the spiral and watch it update, then draw a digit."""
+"""A real browser (Debian's chromium through playwright): train the spiral and watch it update, stop a run, price a
+house, then draw digits on the Sketchpad without touching its toolbar. Screenshots go to artifacts/."""
 
 import os
 import re
@@ -38,6 +39,7 @@ def url():
 def page(url):
     from playwright.sync_api import sync_playwright
 
+    ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         pg = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -53,41 +55,112 @@ def boundary_src(page) -> str:
     return img.get_attribute("src") or ""
 
 
-def test_spiral_trains_live(page):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.get_by_label("Epochs").first.fill("400")
+def loss_curve(page) -> str:
+    """The drawn train-loss line (vega renders each series as an SVG path); empty before the first update."""
+    return page.evaluate("() => [...document.querySelectorAll('#spiral-loss .mark-line path')]"
+                         ".map(p => p.getAttribute('d')).join('|')")
+
+
+def spiral_status(page) -> str:
+    return page.locator("#spiral-status").inner_text()
+
+
+def test_spiral_trains_live_and_stops(page):
+    page.get_by_label("Epochs").first.fill("600")
     before = boundary_src(page)  # the data preview drawn at load
     page.get_by_role("button", name="Train", exact=True).first.click()
-    page.get_by_text(re.compile(r"epoch \d+/400")).first.wait_for(timeout=30_000)
-    page.wait_for_timeout(1500)
-    during = boundary_src(page)
-    status_during = page.locator(".status").first.inner_text()
+    page.get_by_text(re.compile(r"epoch \d+/600")).first.wait_for(timeout=30_000)
+    page.wait_for_function("() => document.querySelector('#spiral-loss .mark-line path')", timeout=30_000)
+    first_curve, first_boundary, first_status = loss_curve(page), boundary_src(page), spiral_status(page)
+    page.wait_for_timeout(1200)
+    second_curve, second_boundary = loss_curve(page), boundary_src(page)
     page.get_by_text("This model is now used for predictions").wait_for(timeout=120_000)
-    after = boundary_src(page)
-    assert before != during != after, "the decision boundary did not refresh while training"
-    assert "epoch" in status_during
-    assert page.locator("svg, canvas").count() > 0  # the curves are drawn (vega renders into svg/canvas)
+    final_boundary = boundary_src(page)
+    assert "epoch" in first_status and "✅" not in first_status
+    assert first_curve and first_curve != second_curve, "the loss curve did not grow while training"
+    assert before != first_boundary and first_boundary != second_boundary != final_boundary, \
+        "the decision boundary did not refresh while training"
+    # a click on the picture probes the model there
+    img = page.locator("#boundary img")
+    box = img.bounding_box()
+    img.click(position={"x": box["width"] * 0.8, "y": box["height"] * 0.5})
+    page.wait_for_function("() => /class \\d/.test(document.querySelector('#probe')?.innerText || '')", timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "spiral.png"), full_page=True)
 
+    # a long run stopped part-way: its weights become the tab's model, and the status says so
+    page.get_by_label("Epochs").first.fill("20000")
+    page.get_by_role("button", name="Train", exact=True).first.click()
+    page.get_by_text(re.compile(r"epoch \d+/20000")).first.wait_for(timeout=30_000)
+    page.wait_for_timeout(800)
+    page.get_by_role("button", name="Stop", exact=True).first.click()
+    page.get_by_text(re.compile(r"Stopped at epoch \d+/20000")).wait_for(timeout=30_000)
+    assert "now this tab's model" in spiral_status(page)
+    page.screenshot(path=str(ARTIFACTS / "spiral-stopped.png"), full_page=True)
 
-def test_draw_a_digit_and_predict(page):
-    page.get_by_role("tab", name="Digits").click()
+
+def test_price_a_house(page):
+    page.get_by_role("tab", name="Boston housing").click()
+    page.get_by_role("button", name="Predict price", exact=True).click()
+    page.get_by_text("Predicted with the built-in default model").wait_for(timeout=30_000)
+    price = float(page.get_by_label("Predicted price ($1000s)").input_value())
+    assert 5 < price < 50
+    page.screenshot(path=str(ARTIFACTS / "boston.png"), full_page=True)
+
+
+def draw(page, strokes) -> None:
+    """Mouse strokes on the Sketchpad; points are (dx, dy) from the canvas centre in CSS pixels."""
     canvas = page.locator("#sketchpad canvas").first
-    canvas.wait_for(timeout=30_000)
-    page.wait_for_timeout(1500)  # the brush is selected for us; no click on the toolbar here
     box = canvas.bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(cx - 4, cy - 70)
-    page.mouse.down()
-    for i in range(1, 25):
-        page.mouse.move(cx - 4 + i * 0.3, cy - 70 + i * 6, steps=2)  # a tall vertical stroke: a "1"
-    page.mouse.up()
-    page.get_by_role("button", name="Predict", exact=True).click()
-    label = page.get_by_test_id("label-output-value").first
-    label.wait_for(timeout=30_000)
+    for stroke in strokes:
+        page.mouse.move(cx + stroke[0][0], cy + stroke[0][1])
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(cx + x, cy + y, steps=8)
+        page.mouse.up()
+
+
+def top_label(page) -> str:
+    label = page.locator("#digit-label").get_by_test_id("label-output-value")
     page.wait_for_function(
-        "() => { const e = document.querySelector('[data-testid=\"label-output-value\"]');"
+        "() => { const e = document.querySelector('#digit-label [data-testid=\"label-output-value\"]');"
         " return e && /\\d/.test(e.innerText); }", timeout=30_000)
-    text = label.inner_text().strip()
+    return label.inner_text().strip().splitlines()[0].strip()
+
+
+def test_draw_digits_without_picking_the_brush(page):
+    page.get_by_role("tab", name="Digits").click()
+    page.locator("#sketchpad canvas").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)  # no click on the editor's toolbar: the app selects the brush itself
+    draw(page, [[(0, -80), (2, -40), (4, 0), (6, 40), (8, 80)]])  # a tall vertical stroke: a "1"
+    page.get_by_role("button", name="Predict", exact=True).click()
+    assert top_label(page) == "1"
+    assert "built-in default CNN" in page.locator("#digit-which").inner_text()
     page.screenshot(path=str(ARTIFACTS / "digits.png"), full_page=True)
-    assert text.splitlines()[0].strip() == "1", text
+
+    # Clear empties the canvas and the outputs, and the brush is still ready for the next digit
+    page.get_by_role("button", name="Clear", exact=True).click()
+    page.wait_for_function("() => !document.querySelector('#digit-label [data-testid=\"label-output-value\"]')",
+                           timeout=30_000)
+    page.wait_for_timeout(800)
+    draw(page, [[(-60, -70), (60, -70), (10, 0), (-20, 80)]])  # a "7": the top bar, then the long diagonal
+    page.get_by_role("button", name="Predict", exact=True).click()
+    assert top_label(page) == "7"
+
+    # train a small model: the confusion matrix and the misclassified gallery appear, and predictions switch to it
+    pick(page, "Dataset", "MNIST, built-in 5,000 digits")
+    pick(page, "Architecture", "logistic regression")
+    page.get_by_label("Epochs").filter(visible=True).fill("2")
+    page.get_by_role("button", name="Train", exact=True).filter(visible=True).click()
+    page.get_by_text("This model is now used for predictions").filter(visible=True).wait_for(timeout=120_000)
+    assert "not the full 60,000" in page.locator("#digits-status").inner_text()
+    page.get_by_text("Most confident mistakes").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Predict", exact=True).click()
+    page.get_by_text("Predicted with your model: linear").wait_for(timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "digits-trained.png"), full_page=True)
+
+
+def pick(page, label: str, option: str) -> None:
+    """Choose an option of the visible dropdown with this label."""
+    page.get_by_label(label).filter(visible=True).click()
+    page.get_by_role("option", name=option, exact=True).click()

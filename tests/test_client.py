@@ -1,5 +1,6 @@
 """The app launched on a local port and driven with gradio_client, as an API user would."""
 
+import re
 import socket
 import time
 
@@ -74,10 +75,19 @@ def test_bad_price_input_is_an_error_not_a_crash(client):
 
 
 def test_training_stream(client):
-    job = client.submit(*SPIRAL, api_name="/train_spiral")
+    long = list(SPIRAL)
+    long[11] = 400  # epochs
+    job = client.submit(*long, api_name="/train_spiral")
     outputs = list(job)
-    assert len(outputs) >= 2
-    assert "epoch 30/30" in outputs[-1][0] and "✅" in outputs[-1][0]
+    assert len(outputs) >= 3, "the run streamed no intermediate updates"
+    status, loss, acc, boundary, download = outputs[-1]
+    assert "epoch 400/400" in status and "✅" in status
+    assert loss["columns"] == ["epoch", "value", "series"] and {row[2] for row in loss["data"]} == {"train", "test"}
+    train_loss = [v for _, v, name in loss["data"] if name == "train"]
+    assert train_loss[-1] < train_loss[0] and max(v for _, v, _ in acc["data"]) > 0.6
+    assert boundary and download["value"].endswith("spiral.safetensors")
+    mid = [o[0] for o in outputs[:-1] if isinstance(o[0], str)]
+    assert any(re.search(r"epoch \d+/400", t) and "✅" not in t for t in mid), "no live status while training"
 
 
 def test_cancelled_training_frees_the_worker(client, tmp_path):
@@ -98,3 +108,23 @@ def test_cancelled_training_frees_the_worker(client, tmp_path):
     assert client.predict(payload, api_name="/predict_digit")[0]["label"] == truth
     short = client.submit(*SPIRAL, api_name="/train_spiral")  # the training slot is free again
     assert "✅" in list(short)[-1][0]
+
+
+def test_a_stopped_run_leaves_its_weights_in_that_session_only(server, tmp_path):
+    """Cancel a digits run after a few epochs: its session now predicts with the stopped model; another does not."""
+    mine, other = Client(server, verbose=False), Client(server, verbose=False)
+    payload, _ = sketch_payload(tmp_path, 7)
+    assert "built-in" in mine.predict(payload, api_name="/predict_digit")[2]
+    job = mine.submit("MNIST, built-in 5,000 digits", "logistic regression", "relu", "adam", "1e-3", "cross_entropy",
+                      5000, 500, 0, "none", "cpu", 0, api_name="/train_digits")
+    deadline = time.time() + 60
+    while not any("test acc" in out[0] for out in job.outputs()) and time.time() < deadline:
+        time.sleep(0.1)
+    assert any("test acc" in out[0] for out in job.outputs()), "no epoch finished"
+    job.cancel()
+    which = ""
+    while "your model" not in which and time.time() < deadline:  # the cancel closes the run just after it returns
+        which = mine.predict(payload, api_name="/predict_digit")[2]
+        time.sleep(0.1)
+    assert "your model: linear" in which
+    assert "built-in" in other.predict(payload, api_name="/predict_digit")[2]
