@@ -217,19 +217,16 @@ def train_spiral(classes, points, noise, train_fraction, seed, model, hidden, ac
         d = run.data
         overlay = plots.points_overlay(d.x_train.cpu(), d.y_train.cpu(), d.x_test.cpu(), d.y_test.cpu())
         live = TrainedModel(run.cfg, run.trainer.model, {})  # the model being trained, as the grid function wants it
-        boundary = gr.skip()
-        for rec, redraw in run.updates(1.0 / UPDATES_PER_SECOND, BOUNDARY_EVERY):
-            if redraw:
-                boundary = plots.boundary_image(live, overlay)
+
+        def render(rec, redraw):  # on the training thread, between steps
+            boundary = plots.boundary_image(live, overlay) if redraw else gr.skip()
             loss_df, acc_df = plots.curves_frame(run.curves, "loss"), plots.curves_frame(run.curves, "metric")
             if not rec.done:
-                yield status_line(rec, run.device), loss_df, acc_df, boundary, gr.skip(), gr.skip()
-                boundary = gr.skip()
-                continue
-            new_state, kept = run.finish()
-            yield (status_line(rec, run.device) + "\n\n" + final_note(rec, kept), loss_df, acc_df, boundary, new_state,
-                   download_update(new_state))
+                return status_line(rec, run.device), loss_df, acc_df, boundary, gr.skip(), gr.skip()
+            return (status_line(rec, run.device) + "\n\n" + final_note(rec, run.kept_previous), loss_df, acc_df,
+                    boundary, run.state, download_update(run.state))
 
+        yield from run.stream(render, 1.0 / UPDATES_PER_SECOND, BOUNDARY_EVERY)
 
 @user_errors
 def spiral_preview(classes, points, noise, train_fraction, seed, state=None):
@@ -288,19 +285,17 @@ def train_boston(model, hidden, activation, optimizer, lr, loss, epochs, batch_s
     cfg = boston_config(model, hidden, activation, optimizer, lr, loss, epochs, batch_size, weight_decay, l1, l2,
                         dropout, scheduler, device, seed, drop_b)
     with LiveRun(cfg, state, LIMITS) as run:
-        for rec, _ in run.updates(1.0 / UPDATES_PER_SECOND):
+        def render(rec, _redraw):
             loss_df, rmse_df = plots.curves_frame(run.curves, "loss"), plots.curves_frame(run.curves, "metric")
             if not rec.done:
-                yield status_line(rec, run.device), loss_df, rmse_df, gr.skip(), gr.skip(), gr.skip()
-                continue
+                return status_line(rec, run.device), loss_df, rmse_df, gr.skip(), gr.skip(), gr.skip()
             d = run.data
             pred = forward_chunked(run.trainer.model, d.x_test).cpu().numpy()
             fig = plots.regression_figure(d.y_test.cpu().numpy(), pred, rec.metrics)
-            new_state, kept = run.finish()
-            yield (status_line(rec, run.device) + "\n\n" + final_note(rec, kept), loss_df, rmse_df,
-                   gr.update(value=fig, visible=True), new_state,
-                   download_update(new_state))
+            return (status_line(rec, run.device) + "\n\n" + final_note(rec, run.kept_previous), loss_df, rmse_df,
+                    gr.update(value=fig, visible=True), run.state, download_update(run.state))
 
+        yield from run.stream(render, 1.0 / UPDATES_PER_SECOND)
 
 @user_errors
 def predict_house(*values_and_state):
@@ -364,21 +359,21 @@ def train_digits(dataset_label, model_label, activation, optimizer, lr, loss, ep
                         scheduler, device, seed)
     with LiveRun(cfg, state, LIMITS) as run:
         source = data_note(run.data)
-        for rec, _ in run.updates(1.0 / UPDATES_PER_SECOND):
+
+        def render(rec, _redraw):
             loss_df, acc_df = plots.curves_frame(run.curves, "loss"), plots.curves_frame(run.curves, "metric")
             if not rec.done:
-                yield (status_line(rec, run.device) + "\n\n" + source, loss_df, acc_df, gr.skip(), gr.skip(), gr.skip(),
-                       gr.skip())
-                continue
+                return (status_line(rec, run.device) + "\n\n" + source, loss_df, acc_df, gr.skip(), gr.skip(),
+                        gr.skip(), gr.skip())
             d = run.data
             logits = forward_chunked(run.trainer.model, d.x_test)
             cm = plots.confusion_matrix(d.y_test.cpu().numpy(), logits.argmax(1).cpu().numpy(), len(d.class_names))
             fig, gallery = plots.confusion_figure(cm, d.class_names), misclassified(d, logits)
-            new_state, kept = run.finish()
-            yield (status_line(rec, run.device) + "\n\n" + final_note(rec, kept) + "\n\n" + source, loss_df, acc_df,
-                   gr.update(value=fig, visible=True), gr.update(value=gallery, visible=True), new_state,
-                   download_update(new_state))
+            return (status_line(rec, run.device) + "\n\n" + final_note(rec, run.kept_previous) + "\n\n" + source,
+                    loss_df, acc_df, gr.update(value=fig, visible=True), gr.update(value=gallery, visible=True),
+                    run.state, download_update(run.state))
 
+        yield from run.stream(render, 1.0 / UPDATES_PER_SECOND)
 
 @user_errors
 def predict_sketch(sketch, state=None):
@@ -648,7 +643,7 @@ def build_demo() -> gr.Blocks:
                         with gr.Row():
                             s_boundary = gr.Image(label="Decision boundary (click to probe)", elem_id="boundary",
                                                   interactive=False, height=420, width=420, buttons=[],
-                                                  show_label=True)
+                                                  show_label=True, format="png")  # crisp dots, cheaper than webp
                             with gr.Column():
                                 s_probe = gr.Label(label="Class probabilities at (x, y)", num_top_classes=3, elem_id="probe")
                                 with gr.Row():
@@ -759,7 +754,7 @@ def build_demo() -> gr.Blocks:
                         with gr.Row():
                             d_label = gr.Label(label="Top 3", num_top_classes=3, elem_id="digit-label")
                             d_seen = gr.Image(label="What the model sees (28×28)", interactive=False, height=170,
-                                              width=170, buttons=[])
+                                              width=170, buttons=[], format="png")
                         d_which = gr.Markdown("", elem_id="digit-which")
                 with gr.Row():
                     d_confusion = gr.Plot(label="Confusion matrix (test set)", show_label=False, visible=False, scale=4)

@@ -8,7 +8,7 @@ Which model a run leaves in the tab:
 - finished, or ended by the job's time limit: the new model replaces the previous one;
 - diverged: never (the previous model stays; the trainer has restored its own last good weights anyway);
 - stopped by the user (Stop, or the browser tab closed) after at least one full epoch: the weights trained so far
-  replace the previous model, reported with the metrics of the last finished epoch;
+  replace the previous model (the trainer stops between steps and evaluates them on the full splits);
 - stopped before one full epoch finished, or failed with an error: the previous model stays.
 """
 
@@ -18,14 +18,17 @@ import copy
 import math
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from .config import ConfigError, Limits, RunConfig
 from .data import Data, load_data
 from .plots import curve_points, thin
 from .train import Progress, TrainedModel, Trainer
 
+T = TypeVar("T")
+LIVE_RECORDS_PER_EPOCH = 20  # progress records per epoch for long epochs (each is cheap: a few scalars)
 STOP_WAIT = 15.0  # seconds the Stop handler waits for the cancelled run to close (one report interval is plenty)
 
 
@@ -97,13 +100,39 @@ def _epoch_metrics(rec: Progress) -> dict:
     return dict(rec.metrics, train_loss=rec.train_loss, test_loss=rec.test_loss)
 
 
-class LiveRun:
-    """One training run of one tab: the trainer, its curves so far, and the tab state it may update.
+class _Handoff:
+    """One slot between the training thread and the UI generator: the UI says when it is ready for an update."""
 
-    Registers itself as `state["run"]` (in place, so a Stop handler holding the same dict finds it). `updates()`
-    trains and yields at a bounded rate; `finish()` updates the tab's state after the last record. Used as a context
-    manager around a generator handler's loop: when the generator is closed at a yield (a cancel), the stop policy is
-    applied to the state in place.
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.ready = False
+        self.items: deque = deque()
+
+    def put(self, item) -> None:
+        with self.cond:
+            self.items.append(item)
+            self.ready = False
+            self.cond.notify_all()
+
+    def take(self):
+        with self.cond:
+            self.ready = True
+            while not self.items:
+                self.cond.wait()
+            return self.items.popleft()
+
+
+_END = object()  # the training thread has nothing more to hand over
+
+
+class LiveRun:
+    """One training run of one tab: a training thread, its curves so far, and the tab state it updates at the end.
+
+    Registers itself as `state["run"]` (in place, so a Stop handler holding the same dict finds it). `stream()`
+    trains in a background thread and yields rendered UI updates; the thread keeps training while the UI (Gradio's
+    serialisation, the browser) consumes an update, so a live UI costs the trainer little. Used as a context manager
+    around a generator handler's `yield from run.stream(...)`: when the generator is closed (Stop, a closed tab), the
+    trainer stops before its next step and the stop policy is applied to the state in place by the thread.
     """
 
     def __init__(self, cfg: RunConfig, state: dict | None, limits: Limits, data: Data | None = None):
@@ -112,40 +141,98 @@ class LiveRun:
         self.state = state if state is not None else {}
         self.trainer: Trainer | None = Trainer(self.cfg, data if data is not None else cached_data(self.cfg), limits)
         self.device = self.trainer.device
+        self.data = self.trainer.data
         self.curves: dict[tuple[str, str], list[tuple[float, float]]] = {}  # (panel, series) -> [(epoch, value)]
         self.last: Progress | None = None  # the latest record
         self.last_epoch: Progress | None = None  # the latest end-of-epoch record (it carries the test metrics)
+        self.kept_previous = False  # after the run: whether the tab kept its previous model
         self.result = ""  # what happened to the tab's model, once the run has ended
         self.ended = threading.Event()
-        self._finished = False
+        self._stop = threading.Event()
+        self._stop_reason = ""  # "user" (Stop, a closed tab) or "error"
         self.state["run"] = self
 
-    @property
-    def data(self) -> Data:
-        return self.trainer.data
+    def stream(self, render: Callable[[Progress, bool], T], interval: float = 0.125, boundary_interval: float = 0.5,
+               clock: Callable[[], float] = time.perf_counter) -> Iterator[T]:
+        """Train in a background thread; yield `render(record, redraw_boundary)` for the UI.
 
-    def updates(self, interval: float = 0.125, boundary_interval: float = 0.5,
-                clock: Callable[[], float] = time.perf_counter) -> Iterator[tuple[Progress, bool]]:
-        """Train; yield (record, redraw_boundary) at most once per `interval` seconds, and always the last record.
-
-        Every record goes into the curves; only the UI refresh is rate-limited, so rendering stays off the training
-        path. `redraw_boundary` is True at most once per `boundary_interval` seconds (and on the last record).
+        Every record goes into the curves. An update is rendered (on the training thread, between steps, so the
+        model is never read mid-step) only when the consumer is ready for one and at least `interval` seconds have
+        passed since the last, and always for the last record, after the tab's state has been settled.
+        `redraw_boundary` is True at most once per `boundary_interval` seconds, and for the last record.
         """
+        handoff = _Handoff()
+        thread = threading.Thread(target=self._produce, args=(render, handoff, interval, boundary_interval, clock),
+                                  name=f"train-{self.cfg.dataset}", daemon=True)
+        thread.start()
+        while True:
+            item = handoff.take()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def _produce(self, render, handoff: _Handoff, interval, boundary_interval, clock) -> None:
         last_ui = last_boundary = -math.inf
-        for rec in self.trainer.run():
-            self.last = rec
-            if not rec.done:
-                for panel, series, epoch, value in curve_points(rec, self.cfg.task):
-                    self.curves.setdefault((panel, series), []).append((epoch, value))
-                if rec.test_loss is not None:
-                    self.last_epoch = rec
-            now = clock()
-            if rec.done or now - last_ui >= interval:
-                redraw = rec.done or now - last_boundary >= boundary_interval
-                if redraw:
-                    last_boundary = now
-                last_ui = now
-                yield rec, redraw
+        failure = None
+        try:
+            steps = math.ceil(len(self.data.x_train) / self.trainer.batch_size)
+            # ~20 records an epoch once epochs have many steps, so a slow epoch (a CNN on a CPU) still moves the curves
+            report_every = max(1, steps // LIVE_RECORDS_PER_EPOCH) if steps >= LIVE_RECORDS_PER_EPOCH else None
+            for rec in self.trainer.run(should_stop=self._stop.is_set, report_every=report_every):
+                self.last = rec
+                if not rec.done:
+                    for panel, series, epoch, value in curve_points(rec, self.cfg.task):
+                        self.curves.setdefault((panel, series), []).append((epoch, value))
+                    if rec.test_loss is not None:
+                        self.last_epoch = rec
+                    now = clock()
+                    if handoff.ready and now - last_ui >= interval:
+                        redraw = now - last_boundary >= boundary_interval
+                        last_ui, last_boundary = now, (now if redraw else last_boundary)
+                        handoff.put(render(rec, redraw))
+                    continue
+                self._settle(rec)
+                if self._stop_reason != "user":  # nobody is listening after a Stop
+                    handoff.put(render(rec, True))
+        except Exception as e:  # handed to the UI generator, which raises it there (after the clean-up below)
+            self._stop_reason = self._stop_reason or "error"
+            self.result = "The run failed; the previous model is kept."
+            failure = e
+        finally:
+            self.trainer = None  # the optimizer and device copies of the data go with it
+            if self._stop_reason != "user" and self.state.get("run") is self:
+                self.state.pop("run")  # nothing to report to a Stop handler
+            self.ended.set()
+            if failure is not None:
+                handoff.put(failure)
+            handoff.put(_END)
+
+    def _settle(self, rec: Progress) -> None:
+        """The last record is in: decide, in place, which model the tab keeps (see the module docstring)."""
+        usable = all(v is not None and math.isfinite(v) for v in (rec.train_loss, rec.test_loss))
+        stopped_late = rec.status == "stopped" and self._stop_reason == "user" and self.last_epoch is not None
+        adopt = usable and (rec.status in ("finished", "time_limit") or stopped_late)
+        had = self.state.get("model") is not None
+        if adopt:
+            tm = self.trainer.trained()
+            tm.model.eval()
+            self.state["model"], self.state["history"] = tm, self.history()
+        self.kept_previous = had and not adopt
+        at = f"epoch {rec.epoch:g}/{self.cfg.epochs}"
+        if rec.status == "stopped" and adopt:
+            m = rec.metrics
+            shown = ", ".join(f"{k.replace('_', ' ')} {m[k]:.3f}" for k in ("test_accuracy", "test_rmse") if k in m)
+            self.result = f"Stopped at {at}. The weights trained so far are now this tab's model ({shown})."
+        elif rec.status == "stopped":
+            prev = "the previous model is kept" if had else "there is no model yet"
+            why = "before the first epoch finished" if self.last_epoch is None else "with a non-finite loss"
+            self.result = f"Stopped at {at}, {why}: {prev}."
+        else:
+            self.result = "replaced" if adopt else "kept"
+        if self._stop_reason != "user":
+            self.state.pop("run", None)
 
     def history(self) -> list[Progress]:
         """The run's end-of-epoch records (and the final one), thinned to a few hundred to keep the session small."""
@@ -153,65 +240,20 @@ class LiveRun:
         final = [r for r in records[-1:] if r.done]
         return thin(records[:len(records) - len(final)]) + final
 
-    def finish(self) -> tuple[dict, bool]:
-        """After the last record: (the tab's state, updated in place, and whether the previous model was kept).
-
-        In place, so a cancel that lands between this call and the final update being delivered loses nothing.
-        """
-        rec = self.last
-        assert rec is not None and rec.done, "finish() comes after the last record"
-        self._finished = True
-        kept = self.state.get("model") is not None
-        if rec.status in ("finished", "time_limit", "stopped"):
-            tm = self.trainer.trained()
-            tm.model.eval()
-            self.state["model"], self.state["history"] = tm, self.history()
-            kept = False
-        self.state.pop("run", None)
-        self.ended.set()
-        return self.state, kept
-
-    def close(self, stopped: bool = False) -> None:
-        """End the run. A run `stopped` by the user gets the stop policy applied to the tab's state in place; one that
-        ends any other way without finishing (an error) leaves the state alone. Idempotent."""
-        if self.ended.is_set():
-            return
-        try:
-            if stopped and not self._finished:
-                self._adopt_stopped()
-            elif not self._finished:
-                self.result = "The run failed; the previous model is kept."
-        finally:
-            self.trainer = None  # the optimizer, curves and device copies of the data go with it
-            self.curves = {}
-            if not stopped and self.state.get("run") is self:
-                self.state.pop("run")  # nothing to report to a Stop handler
-            self.ended.set()
+    def stop(self, reason: str = "user") -> None:
+        """Ask the training thread to stop before its next step (it settles the state, then sets `ended`)."""
+        if not self._stop_reason:
+            self._stop_reason = reason
+        self._stop.set()
 
     def __enter__(self) -> LiveRun:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        # A generator handler closed at a yield (Stop, a closed browser tab) sees GeneratorExit here.
-        self.close(stopped=exc_type is not None and issubclass(exc_type, GeneratorExit))
-
-    def _adopt_stopped(self) -> None:
-        epochs = self.cfg.epochs
-        at = f"epoch {self.last.epoch:g}/{epochs}" if self.last is not None else "the start"
-        if self.last_epoch is None:
-            prev = "the previous model is kept" if self.state.get("model") is not None else "there is no model yet"
-            self.result = f"Stopped at {at}, before the first epoch finished: {prev}."
-            return
-        # The generator is closed at a yield, right after a record: the weights are exactly those of self.last.
-        tm = self.trainer.trained()
-        tm.model.eval()
-        tm.meta["metrics"] = _epoch_metrics(self.last_epoch)
-        self.state["model"], self.state["history"] = tm, self.history()
-        m = self.last_epoch.metrics
-        shown = ", ".join(f"{k.replace('_', ' ')} {m[k]:.3f}" for k in ("test_accuracy", "test_rmse") if k in m)
-        self.result = (f"Stopped at {at}. The weights trained so far are now this tab's model"
-                       f" ({shown or 'test loss ' + format(self.last_epoch.test_loss, '.4f')}"
-                       f" after epoch {self.last_epoch.epoch:g}).")
+        # A generator handler closed at a yield (Stop, a closed browser tab) sees GeneratorExit here. Never wait for
+        # the thread: Gradio closes generators on its event loop.
+        if exc_type is not None:
+            self.stop("user" if issubclass(exc_type, GeneratorExit) else "error")
 
 
 def stopped_run(state: dict | None, timeout: float = STOP_WAIT) -> LiveRun | None:

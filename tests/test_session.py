@@ -21,88 +21,97 @@ def fake_clock(step: float):
     return lambda: next(ticks) * step
 
 
+def drain(run: LiveRun, **kw) -> list:
+    """Everything a run streams, rendered as (record, redraw) pairs."""
+    return list(run.stream(lambda rec, redraw: (rec, redraw), **kw))
+
+
 def test_updates_are_rate_limited_but_every_record_reaches_the_curves(one_thread):
     run = LiveRun(spiral(epochs=100), {}, LIMITS)
-    # 10 ms of "training" per record and one UI update per 50 ms allowed: about every 5th record is shown
-    shown = list(run.updates(interval=0.05, boundary_interval=0.2, clock=fake_clock(0.01)))
-    assert 19 <= len(shown) <= 22
+    # 10 ms of "training" per record and one UI update per 50 ms allowed: at most every 5th record is shown
+    shown = drain(run, interval=0.05, boundary_interval=0.2, clock=fake_clock(0.01))
+    assert 2 <= len(shown) <= 22
     assert shown[-1][0].done and shown[-1][1], "the last record is always shown, with a boundary redraw"
-    redraws = sum(redraw for _, redraw in shown)
-    assert 5 <= redraws <= 7  # at most one per 200 ms of 1 s, plus the first and the last
+    epochs = [rec.epoch for rec, _ in shown[:-1]]
+    assert all(b - a >= 5 for a, b in zip(epochs, epochs[1:])), epochs
+    redrawn = [rec.epoch for rec, redraw in shown[:-1] if redraw]
+    assert all(b - a >= 20 for a, b in zip(redrawn, redrawn[1:])), redrawn
     assert len(run.curves[("loss", "train")]) == 100 and len(run.curves[("metric", "test")]) == 100
+    assert run.ended.is_set() and run.trainer is None
 
 
 def test_a_finished_run_replaces_the_model_and_clears_the_run(one_thread):
-    state = {}
+    state = {"model": "previous"}
     run = LiveRun(spiral(), state, LIMITS)
     assert state["run"] is run
-    for _ in run.updates(interval=0):
-        pass
-    new, kept = run.finish()
-    assert new is state and not kept and "run" not in state
+    last, _ = drain(run, interval=0)[-1]
+    assert last.status == "finished" and not run.kept_previous and "run" not in state
     assert state["model"].cfg.epochs == 40 and not state["model"].model.training
     assert state["history"][-1].done and all(r.test_loss is not None for r in state["history"])
-    run.close(stopped=True)  # a late cancel after the end changes nothing
-    assert state["model"] is new["model"]
+
+
+def test_the_last_update_sees_the_settled_state(one_thread):
+    state = {}
+    run = LiveRun(spiral(), state, LIMITS)
+    seen = list(run.stream(lambda rec, _: (rec.done, state.get("model"))))
+    assert seen[-1][0] and seen[-1][1] is not None and all(m is None for done, m in seen[:-1])
 
 
 def test_a_diverged_run_keeps_the_previous_model(one_thread):
     state = {}
-    with LiveRun(spiral(), state, LIMITS) as run:
-        for _ in run.updates(interval=0):
-            pass
-        run.finish()
+    drain(LiveRun(spiral(), state, LIMITS), interval=0)
     first = state["model"]
-    with LiveRun(spiral(optimizer="sgd", lr=1e6), state, LIMITS) as run:
-        records = [rec for rec, _ in run.updates(interval=0)]
-        _, kept = run.finish()
-    assert records[-1].status == "diverged" and kept and state["model"] is first
+    run = LiveRun(spiral(optimizer="sgd", lr=1e6), state, LIMITS)
+    last, _ = drain(run, interval=0)[-1]
+    assert last.status == "diverged" and run.kept_previous and state["model"] is first
+
+
+def handler(state, cfg):
+    """A generator handler as the app writes one."""
+    with LiveRun(cfg, state, LIMITS) as run:
+        yield from run.stream(lambda rec, _: rec, interval=0)
 
 
 def test_a_stop_after_an_epoch_keeps_the_weights_trained_so_far(one_thread):
     state = {"model": "previous"}
-
-    def handler():
-        with LiveRun(spiral(epochs=5000), state, LIMITS) as run:
-            for rec, _ in run.updates(interval=0):
-                yield rec
-
-    gen = handler()
+    gen = handler(state, spiral(epochs=5000))
     records = [next(gen) for _ in range(12)]
-    gen.close()  # what Gradio does to a cancelled generator
-    run = stopped_run(state, timeout=1)
-    assert run is not None and "run" not in state
-    assert "Stopped at epoch 12/5000" in run.result and "test accuracy" in run.result
+    gen.close()  # what Gradio does to a cancelled generator; the training thread stops before its next step
+    run = stopped_run(state, timeout=10)
+    assert run is not None and run.ended.is_set() and "run" not in state
+    stopped_at = run.last.epoch
+    assert run.last.status == "stopped" and stopped_at >= records[-1].epoch >= 12
+    assert f"Stopped at epoch {stopped_at:g}/5000" in run.result and "test accuracy" in run.result
     tm = state["model"]
-    assert tm != "previous" and tm.meta["metrics"]["test_loss"] == pytest.approx(records[-1].test_loss)
-    assert len(state["history"]) == 12
+    assert tm != "previous" and tm.meta["metrics"]["test_loss"] == pytest.approx(run.last.test_loss)
+    assert state["history"][-1] is run.last
     assert stopped_run(state) is None  # reported once
 
 
 def test_a_stop_before_the_first_epoch_keeps_the_previous_model(one_thread):
     state = {"model": "previous"}
-
-    def handler():
-        # 240 training points in batches of 2: 120 steps an epoch, so records come every 24 steps inside it
-        with LiveRun(spiral(epochs=3, batch_size=2), state, LIMITS) as run:
-            for rec, _ in run.updates(interval=0):
-                yield rec
-
-    gen = handler()
+    # 240 training points in batches of 2: 120 steps an epoch, so records come every 24 steps inside it
+    gen = handler(state, spiral(epochs=3, batch_size=2))
     first = next(gen)
     assert first.test_loss is None and first.epoch < 1
     gen.close()
+    run = stopped_run(state, timeout=10)
     assert state["model"] == "previous"
-    assert "before the first epoch finished: the previous model is kept" in stopped_run(state).result
+    assert "before the first epoch finished: the previous model is kept" in run.result
 
 
-def test_a_failing_run_leaves_the_state_alone(one_thread):
+def test_a_failing_render_is_raised_and_leaves_the_state_alone(one_thread):
     state = {"model": "previous"}
-    with pytest.raises(RuntimeError), LiveRun(spiral(epochs=500), state, LIMITS) as run:
-        for i, _ in enumerate(run.updates(interval=0)):
-            if i == 5:
-                raise RuntimeError("a bug while drawing")
-    assert state == {"model": "previous"} and run.ended.is_set() and run.trainer is None
+
+    def render(rec, _):
+        if rec.epoch >= 5:
+            raise RuntimeError("a bug while drawing")
+        return rec
+
+    run = LiveRun(spiral(epochs=500), state, LIMITS)
+    with pytest.raises(RuntimeError, match="a bug while drawing"):
+        list(run.stream(render, interval=0))
+    assert run.ended.wait(10) and state == {"model": "previous"} and run.trainer is None
 
 
 def test_bad_settings_fail_before_the_run_is_registered():
