@@ -166,3 +166,15 @@ def test_curves_frame_is_long_format():
     assert list(df.columns) == ["epoch", "value", "series"] and len(df) == 4
     assert list(df["series"]) == ["train", "train", "test", "test"]
     assert curves_frame(curves, "metric").empty
+
+
+def test_a_dropped_stream_stops_its_training_thread(one_thread):
+    # Gradio closes a cancelled generator; one that is merely dropped is closed by the garbage collector, and the
+    # background thread must not go on training for nobody
+    state = {"model": "previous"}
+    gen = handler(state, spiral(epochs=20_000))
+    next(gen)
+    run = state["run"]
+    del gen
+    assert run.ended.wait(10), "the training thread went on after its stream was dropped"
+    assert run.last.done and run.last.status == "stopped" and run.last.epoch < 20_000
