@@ -12,7 +12,7 @@ import sys
 
 from .config import DATASETS, ConfigError, RunConfig, parse_hidden
 from .data import DataError
-from .models import ACTIVATIONS, ARCHITECTURES
+from .models import ACTIVATIONS, ARCHITECTURES, FFN_HIDDEN
 from .optim import OPTIMIZERS, SCHEDULERS
 
 # per-dataset defaults for flags left out (the seeds' settings)
@@ -103,11 +103,17 @@ def config_from_args(a: argparse.Namespace) -> RunConfig:
     ).validate()
 
 
+def hidden_sizes(cfg: RunConfig) -> list[int] | None:
+    """The hidden layer sizes the model really has (--hidden applies to mlp only); None for the convnet."""
+    return {"mlp": list(cfg.hidden), "ffn": list(FFN_HIDDEN), "linear": []}.get(cfg.model)
+
+
 def summary(trainer, final) -> dict:
     """The JSON contract of `train --json`."""
     cfg = trainer.cfg
     out = {
-        "dataset": cfg.dataset, "model": cfg.model, "hidden": list(cfg.hidden), "activation": cfg.activation,
+        "dataset": cfg.dataset, "model": cfg.model, "hidden": hidden_sizes(cfg),
+        "activation": None if cfg.model == "linear" else cfg.activation,
         "optimizer": cfg.optimizer, "lr": cfg.lr, "loss": cfg.loss_name, "batch_size": trainer.batch_size,
         "epochs": final.epoch, "epochs_requested": cfg.epochs, "device": str(trainer.device),
         "train_loss": final.train_loss, "test_loss": final.test_loss, **final.metrics,
@@ -126,6 +132,8 @@ def cmd_train(a: argparse.Namespace) -> int:
     from .train import Trainer
 
     cfg = config_from_args(a)
+    if a.out:
+        checkpoint.check_target(a.out)  # before the run, not after it
     trainer = Trainer(cfg)
     if trainer.data.source_reason and trainer.data.source.startswith("embedded"):
         print(f"dlcore: using the {trainer.data.source}: {trainer.data.source_reason}", file=sys.stderr)

@@ -8,6 +8,7 @@ checksum is refused with a CheckpointError that says what is wrong.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -68,8 +69,32 @@ def save(tm: TrainedModel, path: str | os.PathLike) -> Path:
     except OSError as e:
         with contextlib.suppress(OSError):  # e.g. NotADirectoryError when the "folder" is a file
             tmp.unlink(missing_ok=True)
-        raise CheckpointError(f"could not save the model to {str(path)!r}: {e.strerror or e}; "
-                              "free some disk space or choose another folder") from e
+        raise CheckpointError(f"could not save the model to {str(path)!r}: {e.strerror or e}; {_save_fix(e)}") from e
+    return path
+
+
+def _save_fix(e: OSError) -> str:
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "free some disk space or choose another folder"
+    if e.errno == errno.ENOENT:
+        return "create the folder first or choose another folder"
+    return "choose another folder"
+
+
+def check_target(path: str | os.PathLike) -> Path:
+    """Before a long run: the folder a checkpoint will be saved into exists and is writable, or a CheckpointError."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise CheckpointError(f"cannot save the model to {str(path)!r}: it is a folder; give a file name such as "
+                              f"{str(path / 'model.safetensors')!r}")
+    if not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise CheckpointError(f"cannot save the model to {str(path)!r}: the folder {str(folder)!r} {what}; "
+                              "create the folder first or choose another folder")
+    if not os.access(folder, os.W_OK):
+        raise CheckpointError(f"cannot save the model to {str(path)!r}: the folder {str(folder)!r} is not writable; "
+                              "choose another folder")
     return path
 
 

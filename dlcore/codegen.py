@@ -11,6 +11,7 @@ from __future__ import annotations
 from importlib import resources
 
 from .config import RunConfig
+from .models import FFN_HIDDEN
 from .optim import OPTIMIZERS
 
 ACT = {"relu": "nn.ReLU()", "leaky_relu": "nn.LeakyReLU(0.01)", "elu": "nn.ELU()", "gelu": "nn.GELU()",
@@ -102,7 +103,7 @@ def _model_code(cfg: RunConfig, n_in: int, n_out: int) -> str:
         return (f"nn.Sequential(\n    nn.Conv2d(1, 16, 5, padding=2), {act}, nn.MaxPool2d(2),  # (B, 16, 14, 14)\n"
                 f"    nn.Conv2d(16, 32, 5, padding=2), {act}, nn.MaxPool2d(2), nn.Flatten(),  # (B, 32 * 7 * 7)\n"
                 f"    nn.Linear(32 * 7 * 7, 128), {act}, nn.Dropout(0.25), nn.Linear(128, {n_out}))")
-    hidden = {"linear": (), "mlp": cfg.hidden, "ffn": (256, 128, 64)}[cfg.model]
+    hidden = {"linear": (), "mlp": cfg.hidden, "ffn": FFN_HIDDEN}[cfg.model]
     dropout = 0.2 if cfg.model == "ffn" else cfg.dropout
     sizes = [n_in, *hidden, n_out]
     parts = ["nn.Flatten()"] if cfg.dataset in ("mnist", "fashion") else []

@@ -27,6 +27,8 @@ ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
 }
 
 
+FFN_HIDDEN = (256, 128, 64)  # seed 001's feed-forward net: 784-256-128-64-10
+
 def build_activation(name: str) -> nn.Module:
     """A fresh activation module by registry name."""
     if name not in ACTIVATIONS:
@@ -68,7 +70,7 @@ def build_mlp(cfg: RunConfig, in_shape: tuple[int, ...], n_out: int) -> nn.Modul
 def build_ffn(cfg: RunConfig, in_shape: tuple[int, ...], n_out: int) -> nn.Module:
     """Seed 001's feed-forward net: 784-256-128-64-10, dropout 0.2 after each hidden activation."""
     flat, n_in = _flat_in(in_shape)
-    return nn.Sequential(*flat, *_mlp([n_in, 256, 128, 64, n_out], cfg.activation, dropout=0.2))
+    return nn.Sequential(*flat, *_mlp([n_in, *FFN_HIDDEN, n_out], cfg.activation, dropout=0.2))
 
 
 def build_cnn(cfg: RunConfig, in_shape: tuple[int, ...], n_out: int) -> nn.Module:

@@ -105,6 +105,27 @@ def test_image_contract_save_and_predict_a_file(tmp_path):
         int(yte[3]))
 
 
+def test_json_reports_the_layers_each_architecture_really_has():
+    linear = train_json("--dataset", "boston", "--model", "linear", "--hidden", "64", "--epochs", "1")
+    assert linear["hidden"] == [] and linear["activation"] is None  # --hidden and --activation do not apply
+    ffn = train_json("--dataset", "mnist", "--mnist-source", "embedded", "--model", "ffn", "--hidden", "7", "--epochs",
+                     "1", "--batch-size", "500")
+    assert ffn["hidden"] == [256, 128, 64] and ffn["activation"] == "relu"
+
+
+@pytest.mark.parametrize("where", ["missing-folder", "a-folder", "parent-is-a-file"])
+def test_an_unusable_out_path_fails_before_training(where, tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("a file")
+    out, fragment = {"missing-folder": (tmp_path / "no" / "m.safetensors", "does not exist; create the folder"),
+                     "a-folder": (tmp_path, "it is a folder; give a file name"),
+                     "parent-is-a-file": (tmp_path / "notes.txt" / "m.safetensors", "is a file, not a folder")}[where]
+    # 20000 epochs of a 100,25 net would take minutes: the refusal has to come before any training
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--dataset", "spiral", "--hidden", "100,25", "--epochs", "20000", "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and len(err) == 1 and str(out) in err[0] and fragment in err[0], err
+
+
 def test_text_summary_without_json(capsys):
     assert main(["train", "--dataset", "spiral", "--points", "50", "--epochs", "2", "--quiet", "--device", "cpu"]) == 0
     out = capsys.readouterr().out.strip().splitlines()
