@@ -22,6 +22,7 @@ import inspect  # noqa: E402
 import logging  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
+import threading  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -412,8 +413,17 @@ def code_for(state) -> str:
     return to_pytorch_code(tm.cfg)
 
 
+REPRODUCTION_TICK = 0.5  # seconds between progress updates of a long reproduction
+
+
+@user_errors
 def run_reproduction(name: str, lr):
-    """Run one seed reproduction: (table, notes, figure or None)."""
+    """Run one seed reproduction, streaming its progress: (table, notes, figure or None) at the end.
+
+    The long ones (the spiral table, the MNIST FFN) train in a worker thread that checks a stop flag between steps,
+    and the notes list each row or epoch as it finishes. Stop (which closes this generator) ends the worker before its
+    next step and the notes keep what finished; the job's time limit ends it too, and then the table shows those rows.
+    """
     from dlcore import seeds
 
     if name not in seeds.REPRODUCTIONS:
@@ -424,19 +434,52 @@ def run_reproduction(name: str, lr):
         if not 0 < rate <= 1:
             raise ConfigError(f"learning rate {rate:g} is out of range; use a value in (0, 1], e.g. 0.001")
         result, fig = seeds.gd_1d(lr=rate), seeds.gd_1d_figure(rate)
-    elif name == "spiral-table":
-        result = seeds.spiral_table()
-    elif name == "mnist-ffn":
-        result = seeds.mnist_ffn()
+    elif name in ("spiral-table", "mnist-ffn"):
+        fn = seeds.spiral_table if name == "spiral-table" else seeds.mnist_ffn
+        result = yield from _stream_reproduction(fn)
     else:
         result = seeds.REPRODUCTIONS[name][0]()
     extra = [f"- **{k}**: {result[k]}" for k in ("max_abs_diff", "behaviour", "w", "b", "w_error", "b_error")
              if k in result]
     notes = "\n".join(extra + [f"- {n}" for n in result.get("notes", [])])
-    return pd.DataFrame(result["rows"]), notes, fig
+    yield pd.DataFrame(result["rows"]), notes, fig
 
 
-run_reproduction = user_errors(run_reproduction)
+def reproduction_stopped(notes: str) -> str:
+    """After Stop: the progress notes, marked as stopped (what finished stays listed)."""
+    return (notes or "").replace("⏳ running…", "⏹️ Stopped after", 1) if "⏳" in (notes or "") else "⏹️ Stopped."
+
+
+def _stream_reproduction(fn):
+    """Run fn(progress=..., should_stop=...) in a thread; yield its progress lines; return its result."""
+    stop, lines, box = threading.Event(), [], {}
+    deadline = time.monotonic() + LIMITS.max_seconds
+
+    def should_stop() -> bool:
+        return stop.is_set() or time.monotonic() > deadline
+
+    def work():
+        try:
+            box["result"] = fn(progress=lines.append, should_stop=should_stop)
+        except Exception as e:  # raised again in the handler, as a gr.Error
+            box["error"] = e
+
+    worker = threading.Thread(target=work, name="reproduction", daemon=True)
+    worker.start()
+    t0 = time.monotonic()
+    try:
+        while worker.is_alive():
+            worker.join(REPRODUCTION_TICK)
+            done = "".join(f"\n- {line}" for line in lines)
+            yield gr.skip(), f"⏳ running… {time.monotonic() - t0:.0f} s{done}", gr.skip()
+    finally:
+        stop.set()  # a cancel (Stop, a closed tab) lands here too: the worker ends before its next step
+    if "error" in box:
+        raise box["error"]
+    result = box["result"]
+    if time.monotonic() > deadline:
+        result.setdefault("notes", []).append(f"The job's time limit of {LIMITS.max_seconds:g} s ended the run.")
+    return result
 
 
 @user_errors
@@ -773,6 +816,7 @@ def build_demo() -> gr.Blocks:
                                        allow_custom_value=True, label="gd-1d learning rate",
                                        info="converges / oscillates around the minimum / diverges")
                     r_run = gr.Button("Run", variant="primary")
+                    r_stop = gr.Button("Stop", variant="stop")
                 r_table = gr.Dataframe(label="Ours beside the seed's", wrap=True)
                 r_notes = gr.Markdown("")
                 r_fig = gr.Plot(label="J(w) and the path of w (gd-1d)", show_label=False)
@@ -858,7 +902,9 @@ def build_demo() -> gr.Blocks:
         for ev, state, code in ((s_ev, spiral_state, s_code), (b_ev, boston_state, b_code),
                                 (d_ev, digits_state, d_code)):
             ev.then(code_for, [state], code, **private)
-        r_run.click(run_reproduction, [r_name, r_lr], [r_table, r_notes, r_fig], **private, **train_opts)
+        r_ev = r_run.click(run_reproduction, [r_name, r_lr], [r_table, r_notes, r_fig], **private, **train_opts)
+        r_stop.click(None, None, None, cancels=[r_ev], **private).then(reproduction_stopped, r_notes, r_notes,
+                                                                         **private)
         c_load.click(queue_spiral_table, [compare_queue], [compare_queue, c_list], **private)
         c_add.click(queue_current_spiral, [compare_queue, *spiral_inputs[:-1]], [compare_queue, c_list], **private)
         c_clear.click(lambda: ([], queue_text([])), None, [compare_queue, c_list], **private)

@@ -217,11 +217,32 @@ def test_params_text():
     assert "over the limit" in app.params_text("mlp", "4000,4000", "spiral")
 
 
+def test_a_long_reproduction_streams_its_progress_and_stops(one_thread, monkeypatch):
+    import threading
+
+    from dlcore import seeds
+
+    monkeypatch.setattr(app, "REPRODUCTION_TICK", 0.05)
+    gen = app.run_reproduction("spiral-table", None)
+    progress = [next(gen) for _ in range(3)]
+    assert all(u[0] == gr.skip() and u[1].startswith("⏳ running…") for u in progress)
+    gen.close()  # what Gradio does on Stop: the worker thread ends before its next step
+    worker = [t for t in threading.enumerate() if t.name == "reproduction"]
+    for t in worker:
+        t.join(10)
+    assert not any(t.is_alive() for t in worker), "the reproduction went on training after Stop"
+    assert app.reproduction_stopped(progress[-1][1]).startswith("⏹️ Stopped after")
+    # the time limit ends it too, and the rows finished by then are the table
+    monkeypatch.setattr(app, "LIMITS", app.LIMITS.__class__(max_seconds=0.0))
+    *_, (table, notes, _) = app.run_reproduction("spiral-table", None)
+    assert len(table) < len(seeds.SPIRAL_TABLE) and "time limit" in notes
+
+
 def test_seed_lab_reproduction_compare_and_code(tmp_path):
-    table, notes, fig = app.run_reproduction("gd-1d", "0.05")
+    (table, notes, fig), = app.run_reproduction("gd-1d", "0.05")
     assert len(table) == 2 and "diverges" in notes and fig is not None  # a diverging w path stops once |w| > 1e6
     with pytest.raises(gr.Error, match="learning rate"):
-        app.run_reproduction("gd-1d", "-1")
+        list(app.run_reproduction("gd-1d", "-1"))
     queue, text = app.queue_spiral_table([])
     assert len(queue) == 6 and "10000 epochs" in text
     queue, _ = app.queue_current_spiral([], *spiral_args(epochs=15))
