@@ -138,6 +138,7 @@ def test_draw_digits_without_picking_the_brush(page):
     page.get_by_role("button", name="Predict", exact=True).click()
     assert top_label(page) == "1"
     assert "built-in default CNN" in page.locator("#digit-which").inner_text()
+    page.locator("#digit-seen img").wait_for(timeout=30_000)  # the 28x28 the model saw follows the label
     page.screenshot(path=str(ARTIFACTS / "digits.png"), full_page=True)
 
     # Clear empties the canvas and the outputs, and the brush is still ready for the next digit

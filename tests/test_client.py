@@ -50,15 +50,22 @@ def sketch_payload(tmp_path, index: int):
 
 def test_api_names_are_the_contract(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/predict_digit", "/predict_price", "/train_spiral", "/train_boston", "/train_digits"} <= names
+    assert {"/predict_digit", "/predict_price", "/train_spiral", "/train_boston", "/train_digits",
+            "/sketch_preview"} <= names
 
 
 def test_predict_digit(client, tmp_path):
     for index in (0, 150, 420, 777):
         payload, truth = sketch_payload(tmp_path, index)
-        label = client.predict(payload, api_name="/predict_digit")[0]
-        assert label["label"] == truth
+        label, which = client.predict(payload, api_name="/predict_digit")
+        assert label["label"] == truth and "built-in default CNN" in which
         assert len(label["confidences"]) == 3 and label["confidences"][0]["confidence"] > 0.5
+    # what the model saw: the digit fitted into 20 px and centred, shown 6x larger
+    seen = np.asarray(Image.open(client.predict(payload, api_name="/sketch_preview")).convert("L"))
+    assert seen.shape == (168, 168)
+    ink = np.argwhere(seen > 128)  # white ink on black, as MNIST stores digits
+    assert len(ink) and (ink.max(0) - ink.min(0)).max() <= 20 * 6 + 6
+    assert np.abs(ink.mean(0) - 84).max() < 20, "the digit is not centred"
 
 
 def test_predict_price(client):
@@ -114,7 +121,7 @@ def test_a_stopped_run_leaves_its_weights_in_that_session_only(server, tmp_path)
     """Cancel a digits run after a few epochs: its session now predicts with the stopped model; another does not."""
     mine, other = Client(server, verbose=False), Client(server, verbose=False)
     payload, _ = sketch_payload(tmp_path, 7)
-    assert "built-in" in mine.predict(payload, api_name="/predict_digit")[2]
+    assert "built-in" in mine.predict(payload, api_name="/predict_digit")[1]
     job = mine.submit("MNIST, built-in 5,000 digits", "logistic regression", "relu", "adam", "1e-3", "cross_entropy",
                       5000, 500, 0, "none", "cpu", 0, api_name="/train_digits")
     deadline = time.time() + 60
@@ -124,7 +131,7 @@ def test_a_stopped_run_leaves_its_weights_in_that_session_only(server, tmp_path)
     job.cancel()
     which = ""
     while "your model" not in which and time.time() < deadline:  # the cancel closes the run just after it returns
-        which = mine.predict(payload, api_name="/predict_digit")[2]
+        which = mine.predict(payload, api_name="/predict_digit")[1]
         time.sleep(0.1)
     assert "your model: linear" in which
-    assert "built-in" in other.predict(payload, api_name="/predict_digit")[2]
+    assert "built-in" in other.predict(payload, api_name="/predict_digit")[1]

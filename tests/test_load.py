@@ -130,7 +130,7 @@ def test_sessions_are_isolated(server, digits):
     # each session predicts with its own model: the digit endpoint of a fresh session still uses the default
     fresh = Client(server, verbose=False)
     path, truth = digits[0]
-    assert "built-in default" in fresh.predict(payload(path), api_name="/predict_digit")[2]
+    assert "built-in default" in fresh.predict(payload(path), api_name="/predict_digit")[1]
 
 
 def test_soak_train_cancel_predict(server, digits):
