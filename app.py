@@ -428,7 +428,7 @@ def code_for(state) -> str:
     return to_pytorch_code(tm.cfg)
 
 
-REPRODUCTION_TICK = 0.5  # seconds between progress updates of a long reproduction
+REPRODUCTION_TICK = 0.1  # seconds between yields of a long reproduction (a cancel waits at most this long)
 
 
 @user_errors
@@ -451,6 +451,7 @@ def run_reproduction(name: str, lr):
         result, fig = seeds.gd_1d(lr=rate), seeds.gd_1d_figure(rate)
     elif name in ("spiral-table", "mnist-ffn"):
         fn = seeds.spiral_table if name == "spiral-table" else seeds.mnist_ffn
+        yield pd.DataFrame(), "⏳ running… 0 s", None  # clear the last results (a cancel then shows no stale table)
         result = yield from _stream_reproduction(fn)
     else:
         result = seeds.REPRODUCTIONS[name][0]()
@@ -460,9 +461,10 @@ def run_reproduction(name: str, lr):
     yield pd.DataFrame(result["rows"]), notes, fig
 
 
-def reproduction_stopped(notes: str) -> str:
-    """After Stop: the progress notes, marked as stopped (what finished stays listed)."""
-    return (notes or "").replace("⏳ running…", "⏹️ Stopped after", 1) if "⏳" in (notes or "") else "⏹️ Stopped."
+def reproduction_stopped(notes: str):
+    """After Stop: (table, notes, figure) with the progress notes marked as stopped (what finished stays listed)."""
+    notes = (notes or "").replace("⏳ running…", "⏹️ Stopped after", 1) if "⏳" in (notes or "") else "⏹️ Stopped."
+    return gr.skip(), notes, gr.skip()
 
 
 def _stream_reproduction(fn):
@@ -481,12 +483,20 @@ def _stream_reproduction(fn):
 
     worker = threading.Thread(target=work, name="reproduction", daemon=True)
     worker.start()
-    t0 = time.monotonic()
+    t0 = shown_at = time.monotonic()
+    shown_lines = -1
     try:
         while worker.is_alive():
+            # Yield often, so Gradio's cancel never waits long on a next() call; send new notes only when a line was
+            # added or a second has passed (for the clock)
             worker.join(REPRODUCTION_TICK)
+            now = time.monotonic()
+            if len(lines) == shown_lines and now - shown_at < 1.0:
+                yield gr.skip(), gr.skip(), gr.skip()
+                continue
+            shown_lines, shown_at = len(lines), now
             done = "".join(f"\n- {line}" for line in lines)
-            yield gr.skip(), f"⏳ running… {time.monotonic() - t0:.0f} s{done}", gr.skip()
+            yield gr.skip(), f"⏳ running… {now - t0:.0f} s{done}", gr.skip()
     finally:
         stop.set()  # a cancel (Stop, a closed tab) lands here too: the worker ends before its next step
     if "error" in box:
@@ -919,8 +929,9 @@ def build_demo() -> gr.Blocks:
                                 (d_ev, digits_state, d_code)):
             ev.then(code_for, [state], code, **private)
         r_ev = r_run.click(run_reproduction, [r_name, r_lr], [r_table, r_notes, r_fig], **private, **train_opts)
-        r_stop.click(None, None, None, cancels=[r_ev], **private).then(reproduction_stopped, r_notes, r_notes,
-                                                                         **private)
+        # the report goes to all three outputs: a cancelled run's outputs can otherwise keep an "Error" badge
+        r_stop.click(None, None, None, cancels=[r_ev], **private).then(
+            reproduction_stopped, r_notes, [r_table, r_notes, r_fig], **private)
         c_load.click(queue_spiral_table, [compare_queue], [compare_queue, c_list], **private)
         c_add.click(queue_current_spiral, [compare_queue, *spiral_inputs[:-1]], [compare_queue, c_list], **private)
         c_clear.click(lambda: ([], queue_text([])), None, [compare_queue, c_list], **private)

@@ -222,16 +222,19 @@ def test_a_long_reproduction_streams_its_progress_and_stops(one_thread, monkeypa
 
     from dlcore import seeds
 
-    monkeypatch.setattr(app, "REPRODUCTION_TICK", 0.05)
     gen = app.run_reproduction("spiral-table", None)
-    progress = [next(gen) for _ in range(3)]
-    assert all(u[0] == gr.skip() and u[1].startswith("⏳ running…") for u in progress)
+    first, *updates = [next(gen) for _ in range(25)]
+    assert first[0].empty and first[2] is None, "the previous run's table and figure are cleared"
+    assert all(u[0] == gr.skip() and u[2] == gr.skip() for u in updates)
+    progress = [u for u in updates if u[1] != gr.skip()]
+    assert progress and all(u[1].startswith("⏳ running…") for u in progress)
+    assert len(progress) < len(updates), "unchanged notes are not sent again"
     gen.close()  # what Gradio does on Stop: the worker thread ends before its next step
     worker = [t for t in threading.enumerate() if t.name == "reproduction"]
     for t in worker:
         t.join(10)
     assert not any(t.is_alive() for t in worker), "the reproduction went on training after Stop"
-    assert app.reproduction_stopped(progress[-1][1]).startswith("⏹️ Stopped after")
+    assert app.reproduction_stopped(progress[-1][1])[1].startswith("⏹️ Stopped after")
     # the time limit ends it too, and the rows finished by then are the table
     monkeypatch.setattr(app, "LIMITS", app.LIMITS.__class__(max_seconds=0.0))
     *_, (table, notes, _) = app.run_reproduction("spiral-table", None)

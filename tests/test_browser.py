@@ -167,3 +167,16 @@ def pick(page, label: str, option: str) -> None:
     """Choose an option of the visible dropdown with this label."""
     page.get_by_label(label).filter(visible=True).click()
     page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_seed_lab_lists_rows_as_they_finish_and_stops(page):
+    page.get_by_role("tab", name="Seed lab").click()
+    pick(page, "Reproduction", "spiral-table")
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.get_by_text("running…").first.wait_for(timeout=30_000)
+    page.get_by_text(re.compile(r"accuracy 0\.\d+ \(seed 0\.509\)")).wait_for(timeout=90_000)  # two rows are in
+    page.get_by_role("button", name="Stop", exact=True).filter(visible=True).first.click()
+    page.get_by_text(re.compile(r"Stopped after \d+ s")).wait_for(timeout=30_000)
+    for seed_accuracy in ("0.501", "0.509"):
+        assert page.get_by_text(f"(seed {seed_accuracy})").is_visible(), "a finished row is no longer listed"
+    page.screenshot(path=str(ARTIFACTS / "seed-lab-stopped.png"), full_page=True)
