@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import copy
 import math
+import os
+import sys
 import threading
 import time
 from collections import OrderedDict, deque
@@ -28,6 +30,7 @@ from .plots import curve_points, thin
 from .train import Progress, TrainedModel, Trainer
 
 T = TypeVar("T")
+TRAIN_NICE = int(os.environ.get("DLCORE_TRAIN_NICE", "10"))  # how much lower a training thread's CPU priority is
 LIVE_RECORDS_PER_EPOCH = 20  # progress records per epoch for long epochs (each is cheap: a few scalars)
 STOP_WAIT = 15.0  # seconds the Stop handler waits for the cancelled run to close (one report interval is plenty)
 
@@ -98,6 +101,18 @@ def status_line(rec: Progress, device) -> str:
 
 def _epoch_metrics(rec: Progress) -> dict:
     return dict(rec.metrics, train_loss=rec.train_loss, test_loss=rec.test_loss)
+
+
+def lower_priority(nice: int = TRAIN_NICE) -> None:
+    """Lower the calling thread's CPU priority (Linux: a thread has its own nice value), so that on a busy machine
+    the server's event loop and the prediction handlers get the cores before training does. Elsewhere, a no-op."""
+    if nice <= 0 or not hasattr(os, "setpriority") or not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+    except OSError:
+        pass
 
 
 class _Handoff:
@@ -174,6 +189,7 @@ class LiveRun:
             yield item
 
     def _produce(self, render, handoff: _Handoff, interval, boundary_interval, clock) -> None:
+        lower_priority()
         last_ui = last_boundary = -math.inf
         failure = None
         try:

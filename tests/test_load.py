@@ -5,10 +5,13 @@ Numbers (p95 latency, memory growth) are printed and written to artifacts/; the 
 """
 
 import json
-import resource
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,7 +25,8 @@ from dlcore.data import embedded_mnist
 from dlcore.predict import predict_digit
 
 pytestmark = pytest.mark.slow
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "artifacts"
 SPIRAL = [3, 300, 0.2, 0.8, 0, "mlp", "32,16", "relu", "adam", "1e-2", "cross_entropy", 20000, 0, 1e-5, 0, 0, 0,
           "none", "cpu"]
 
@@ -35,11 +39,35 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server():
-    demo = app.build_demo()
-    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
-                            ssr_mode=False, quiet=True)
+    """`python app.py` in its own process, as deployed: the 32 client threads here do not share its GIL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
+           "GRADIO_ANALYTICS_ENABLED": "False", "DLCORE_OFFLINE": "1"}
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        assert proc.poll() is None, f"app.py exited: {proc.stderr.read().decode()[-2000:]}"
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail(f"app.py did not answer on {url} within 120 s")
+    server_pid[0] = proc.pid
     yield url
-    demo.close()
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+server_pid = [0]
 
 
 @pytest.fixture(scope="module")
@@ -66,12 +94,13 @@ def payload(path):
     return {"background": handle_file(path), "layers": [], "composite": handle_file(path)}
 
 
-def rss_mb() -> float:
-    with open("/proc/self/status") as f:
+def rss_mb(pid: int) -> float:
+    """Resident memory of the server process."""
+    with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    raise AssertionError("no VmRSS line")
 
 
 def test_32_concurrent_predictors_while_two_sessions_train(server, digits):
@@ -147,7 +176,7 @@ def test_soak_train_cancel_predict(server, digits):
         path, truth = digits[cycle % len(digits)]
         assert client.predict(payload(path), api_name="/predict_digit")[0]["label"] == truth
         if cycle in (9, 49):
-            samples.append(rss_mb())
+            samples.append(rss_mb(server_pid[0]))
     growth = samples[1] - samples[0]
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "soak.json").write_text(json.dumps({"cycles": 50, "rss_after_10_mb": samples[0],

@@ -1,12 +1,13 @@
 """dlcore.session: rate-limited live updates and which model a tab keeps after a run (finished, stopped, diverged)."""
 
 import itertools
+import sys
 
 import pytest
 
 from dlcore.config import ConfigError, Limits, RunConfig
 from dlcore.plots import curves_frame, thin
-from dlcore.session import LiveRun, cached_data, parse_lr, parse_number, stopped_run
+from dlcore.session import TRAIN_NICE, LiveRun, cached_data, parse_lr, parse_number, stopped_run
 
 LIMITS = Limits()
 
@@ -178,3 +179,15 @@ def test_a_dropped_stream_stops_its_training_thread(one_thread):
     del gen
     assert run.ended.wait(10), "the training thread went on after its stream was dropped"
     assert run.last.done and run.last.status == "stopped" and run.last.epoch < 20_000
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are a Linux feature")
+def test_training_runs_at_a_lower_cpu_priority_than_the_server(one_thread):
+    import os
+    import threading
+
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen = list(LiveRun(spiral(epochs=5), {}, LIMITS).stream(
+        lambda rec, _: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), interval=0))
+    assert seen and all(nice == min(19, base + TRAIN_NICE) for nice in seen)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base, "the caller's priority is unchanged"
