@@ -186,7 +186,11 @@ class LiveRun:
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item
+            try:
+                yield item
+            except GeneratorExit:  # closed by its consumer (Stop, a closed tab, garbage collection)
+                self.stop("user")
+                raise
 
     def _produce(self, render, handoff: _Handoff, interval, boundary_interval, clock) -> None:
         lower_priority()

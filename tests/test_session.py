@@ -191,3 +191,12 @@ def test_training_runs_at_a_lower_cpu_priority_than_the_server(one_thread):
         lambda rec, _: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), interval=0))
     assert seen and all(nice == min(19, base + TRAIN_NICE) for nice in seen)
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base, "the caller's priority is unchanged"
+
+
+def test_closing_the_bare_stream_stops_the_run(one_thread):
+    state = {"model": "previous"}
+    run = LiveRun(spiral(epochs=20_000), state, LIMITS)
+    stream = run.stream(lambda rec, _: rec, interval=0)
+    next(stream)
+    stream.close()  # no `with LiveRun(...)` around it: the stream itself asks the thread to stop
+    assert run.ended.wait(10) and run.last.status == "stopped"
