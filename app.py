@@ -531,6 +531,23 @@ def queue_text(queue) -> str:
     return "\n".join(f"{i + 1}. **{name}** — {cfg.epochs} epochs" for i, (name, cfg) in enumerate(queue))
 
 
+COMPARE_COLUMNS = ("name", "epochs", "train_loss", "test_loss", "train_accuracy", "test_accuracy", "test_rmse",
+                   "test_r2", "seconds", "status")
+
+
+def compare_table(rows: list[dict]) -> pd.DataFrame:
+    """The comparison table as shown: the name, results and time, rounded (the CSV keeps every setting in full)."""
+    shown = [{k: (float(f"{r[k]:.4g}") if isinstance(r[k], float) else r[k]) for k in COMPARE_COLUMNS if k in r}
+             for r in rows]
+    return pd.DataFrame(shown)
+
+
+def compare_curves(curves: dict[str, list[tuple[float, float]]]) -> pd.DataFrame:
+    """Each run's training loss, thinned to a few hundred points per run so the browser stays light."""
+    rows = [(e, v, name) for name, points in curves.items() for e, v in plots.thin(points)]
+    return pd.DataFrame(rows, columns=["epoch", "value", "series"])
+
+
 @user_errors
 def run_comparison(queue):
     """Train the queued runs in turn: (status, overlaid loss curves, table, CSV path)."""
@@ -540,23 +557,27 @@ def run_comparison(queue):
         raise ConfigError("the comparison queue is empty; load the spiral table or add the current settings first")
     if len(queue) > 12:
         raise ConfigError(f"{len(queue)} runs are queued; compare at most 12 at a time (clear the queue)")
-    runs = [(name, cfg.replace(time_budget=LIMITS.max_seconds)) for name, cfg in queue]
-    curves: list[dict] = []
+    names = [name for name, _ in queue]
+    names = [f"{n} (#{i + 1})" if names.count(n) > 1 else n for i, n in enumerate(names)]  # one legend entry each
+    runs = [(name, cfg.replace(time_budget=LIMITS.max_seconds)) for name, (_, cfg) in zip(names, queue)]
+    curves: dict[str, list[tuple[float, float]]] = {}
     last_ui = 0.0
     table: list[dict] = []
+    rows_shown = 0
     for i, rec, table in seeds.compare(runs):
         if rec.test_loss is not None and not rec.done:
-            curves.append({"epoch": rec.epoch, "value": rec.train_loss, "series": runs[i][0]})
+            curves.setdefault(runs[i][0], []).append((rec.epoch, rec.train_loss))
         now = time.perf_counter()
         if rec.done or now - last_ui > 1.0 / UPDATES_PER_SECOND:
             last_ui = now
-            shown = pd.DataFrame(curves, columns=["epoch", "value", "series"])
-            yield (f"run {i + 1}/{len(runs)}: {runs[i][0]} — epoch {rec.epoch:g}/{rec.epochs}", shown,
-                   pd.DataFrame(table), gr.skip())
+            new_rows = len(table) != rows_shown
+            rows_shown = len(table)
+            yield (f"run {i + 1}/{len(runs)}: {runs[i][0]} — epoch {rec.epoch:g}/{rec.epochs}", compare_curves(curves),
+                   compare_table(table) if new_rows else gr.skip(), gr.skip())
     path = Path(tempfile.mkdtemp(dir=DOWNLOAD_DIR)) / "comparison.csv"
     path.write_text(seeds.table_to_csv(table))
-    yield (f"✅ {len(table)} runs compared.", pd.DataFrame(curves, columns=["epoch", "value", "series"]),
-           pd.DataFrame(table), gr.update(value=str(path), interactive=True))
+    yield (f"✅ {len(table)} runs compared.", compare_curves(curves), compare_table(table),
+           gr.update(value=str(path), interactive=True))
 
 
 # ================================================================ UI

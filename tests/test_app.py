@@ -255,7 +255,14 @@ def test_seed_lab_reproduction_compare_and_code(tmp_path):
     outs = list(app.run_comparison(queue))
     status, curves, table, csv_update = outs[-1]
     assert "2 runs compared" in status and len(table) == 2 and set(curves["series"]) == {n for n, _ in queue}
-    assert open(csv_update["value"]).read().startswith("name,")
+    assert list(table.columns[:2]) == ["name", "epochs"] and "lr" not in table.columns  # the results, compactly
+    assert open(csv_update["value"]).read().startswith("name,dataset,model,hidden,activation,optimizer,lr")
+    # the same settings twice get one legend entry each; a 10,000-epoch run sends a few hundred points, not 10,000
+    twice = [queue[0], queue[0]]
+    *_, (_, curves, table, _) = app.run_comparison(twice)
+    assert curves["series"].nunique() == 2 and table["name"].is_unique
+    long = app.compare_curves({"a": [(e, 1.0 / e) for e in range(1, 10_001)]})
+    assert len(long) <= 700 and long["epoch"].iloc[-1] == 10_000
     with pytest.raises(gr.Error, match="queue is empty"):
         list(app.run_comparison([]))
     state = run(app.train_spiral(*spiral_args(epochs=3), {}))[-1][4]
