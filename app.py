@@ -825,7 +825,7 @@ def build_demo() -> gr.Blocks:
                                                elem_classes="status",
                                                elem_id="digits-status")
                         with gr.Row():
-                            d_loss_plot = line_plot("Loss", "cross-entropy")
+                            d_loss_plot = line_plot("Loss", "cross-entropy", elem_id="digits-loss")
                             d_acc_plot = line_plot("Accuracy", "accuracy")
                     with gr.Column(scale=6):
                         gr.Markdown("### Draw a digit\nBlack ink on white; use most of the square.")

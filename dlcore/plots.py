@@ -66,7 +66,9 @@ def curves_frame(curves: dict[tuple[str, str], list[tuple[float, float]]], panel
 
     epochs, values, series = [], [], []
     for name in ("train", "test"):
-        picked = thin(curves.get((panel, name), []))
+        # A series with no points yet (test before the first epoch ends) gets one empty (NaN) row: Gradio's plot fixes
+        # its series from the first update it draws and would never show a series that joined later.
+        picked = thin(curves.get((panel, name), [])) or [(epochs[0] if epochs else 0.0, float("nan"))]
         epochs += [e for e, _ in picked]
         values += [v for _, v in picked]
         series += [name] * len(picked)

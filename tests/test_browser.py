@@ -158,6 +158,8 @@ def test_draw_digits_without_picking_the_brush(page):
     page.get_by_text("This model is now used for predictions").filter(visible=True).wait_for(timeout=120_000)
     assert "not the full 60,000" in page.locator("#digits-status").inner_text()
     page.get_by_text("Most confident mistakes").wait_for(timeout=30_000)
+    # batches of 64: the train curve starts mid-epoch, and the test curve (from the end of epoch 1) is drawn too
+    assert "test" in page.locator("#digits-loss").inner_text().split(), "the test curve is missing"
     page.get_by_role("button", name="Predict", exact=True).click()
     page.get_by_text("Predicted with your model: linear").wait_for(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "digits-trained.png"), full_page=True)

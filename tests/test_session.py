@@ -166,7 +166,15 @@ def test_curves_frame_is_long_format():
     df = curves_frame(curves, "loss")
     assert list(df.columns) == ["epoch", "value", "series"] and len(df) == 4
     assert list(df["series"]) == ["train", "train", "test", "test"]
-    assert curves_frame(curves, "metric").empty
+    empty = curves_frame(curves, "metric")  # no points yet: each series is there, empty, so the plot keeps it
+    assert list(empty["series"]) == ["train", "test"] and empty["value"].isna().all()
+
+
+def test_the_test_series_is_there_before_the_first_epoch_ends():
+    # mini-batches: train points come every few steps, the first test point only at the end of epoch 1
+    df = curves_frame({("loss", "train"): [(0.25, 1.1), (0.5, 1.0)]}, "loss")
+    test = df[df["series"] == "test"]
+    assert len(test) == 1 and test["value"].isna().all() and test["epoch"].iloc[0] == 0.25
 
 
 def test_a_dropped_stream_stops_its_training_thread(one_thread):
