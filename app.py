@@ -171,10 +171,18 @@ def restore_upload(path: str | None, dataset_choices: tuple[str, ...]) -> Traine
 
 def final_note(rec, kept_previous: bool) -> str:
     if rec.status == "diverged":
-        return f"⚠️ {rec.message}" + (" The previous model is kept." if kept_previous else "")
+        return f"⚠️ {rec.message}." + (" The previous model is kept." if kept_previous else
+                                     " Nothing was kept: this tab still has no trained model.")
     if rec.status == "time_limit":
         return f"⏱️ {rec.message}. The model trained so far is now in use."
     return f"✅ {rec.message}. This model is now used for predictions."
+
+
+def final_status(rec, run: LiveRun) -> str:
+    """The status box after a run: the last record's numbers and what became of the model. A diverged run's numbers
+    are those of the weights it fell back to, not a result, so only the note is shown."""
+    note = final_note(rec, run.kept_previous)
+    return note if rec.status == "diverged" else status_line(rec, run.device) + "\n\n" + note
 
 
 def after_stop(state):
@@ -224,7 +232,7 @@ def train_spiral(classes, points, noise, train_fraction, seed, model, hidden, ac
             loss_df, acc_df = plots.curves_frame(run.curves, "loss"), plots.curves_frame(run.curves, "metric")
             if not rec.done:
                 return status_line(rec, run.device), loss_df, acc_df, boundary, gr.skip(), gr.skip()
-            return (status_line(rec, run.device) + "\n\n" + final_note(rec, run.kept_previous), loss_df, acc_df,
+            return (final_status(rec, run), loss_df, acc_df,
                     boundary, run.state, download_update(run.state))
 
         yield from run.stream(render, 1.0 / UPDATES_PER_SECOND, BOUNDARY_EVERY)
@@ -293,7 +301,7 @@ def train_boston(model, hidden, activation, optimizer, lr, loss, epochs, batch_s
             d = run.data
             pred = forward_chunked(run.trainer.model, d.x_test).cpu().numpy()
             fig = plots.regression_figure(d.y_test.cpu().numpy(), pred, rec.metrics)
-            return (status_line(rec, run.device) + "\n\n" + final_note(rec, run.kept_previous), loss_df, rmse_df,
+            return (final_status(rec, run), loss_df, rmse_df,
                     gr.update(value=fig, visible=True), run.state, download_update(run.state))
 
         yield from run.stream(render, 1.0 / UPDATES_PER_SECOND)
@@ -370,7 +378,7 @@ def train_digits(dataset_label, model_label, activation, optimizer, lr, loss, ep
             logits = forward_chunked(run.trainer.model, d.x_test)
             cm = plots.confusion_matrix(d.y_test.cpu().numpy(), logits.argmax(1).cpu().numpy(), len(d.class_names))
             fig, gallery = plots.confusion_figure(cm, d.class_names), misclassified(d, logits)
-            return (status_line(rec, run.device) + "\n\n" + final_note(rec, run.kept_previous) + "\n\n" + source,
+            return (final_status(rec, run) + "\n\n" + source,
                     loss_df, acc_df, gr.update(value=fig, visible=True), gr.update(value=gallery, visible=True),
                     run.state, download_update(run.state))
 

@@ -66,9 +66,10 @@ def curves_frame(curves: dict[tuple[str, str], list[tuple[float, float]]], panel
 
     epochs, values, series = [], [], []
     for name in ("train", "test"):
-        # A series with no points yet (test before the first epoch ends) gets one empty (NaN) row: Gradio's plot fixes
-        # its series from the first update it draws and would never show a series that joined later.
-        picked = thin(curves.get((panel, name), [])) or [(epochs[0] if epochs else 0.0, float("nan"))]
+        # A test series with no points yet while train has some (mini-batches, before the first epoch ends) gets one
+        # empty (NaN) row: Gradio's plot fixes its series from the first update it draws and would never show one
+        # that joined later.
+        picked = thin(curves.get((panel, name), [])) or ([(epochs[0], float("nan"))] if epochs else [])
         epochs += [e for e, _ in picked]
         values += [v for _, v in picked]
         series += [name] * len(picked)

@@ -171,6 +171,7 @@ class Trainer:
         penalised = bool(cfg.l1 or cfg.l2)
         self._status, self._message = "finished", " ".join(f"{note}." for note in self.notes)
         self._snapshot = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        self._good = "initial weights (no epoch finished before the loss exploded)"
         self._first_loss = None
         self._start = time.perf_counter()
         self._train_time, self._samples, self._step = 0.0, 0, 0
@@ -263,10 +264,11 @@ class Trainer:
             self.model.load_state_dict(self._snapshot)
             self._status = "diverged"
             self._message += (f" training diverged at epoch {math.ceil(epoch_pos)} (loss {bad[0]:.4g}); "
-                              f"the model keeps its last good weights; try a lower learning rate than {self.cfg.lr:g}")
+                              f"the model keeps its {self._good}; try a lower learning rate than {self.cfg.lr:g}")
             return None
         if with_test:
             self._snapshot = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            self._good = f"last good weights (from epoch {epoch_pos:g})"
         self._samples += self._seen
         rec = Progress(epoch=round(epoch_pos, 4), epochs=self.cfg.epochs, step=self._step, train_loss=train_loss,
                        test_loss=test_loss, metrics=metrics,

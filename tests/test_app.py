@@ -268,3 +268,11 @@ def test_seed_lab_reproduction_compare_and_code(tmp_path):
     state = run(app.train_spiral(*spiral_args(epochs=3), {}))[-1][4]
     code = app.code_for(state)
     assert "import torch" in code and "nn.Linear(2, 32)" in code and "dlcore" not in code.split("CSV")[0]
+
+
+def test_a_run_that_diverges_at_once_says_nothing_was_kept():
+    state = {}
+    status, *_ = run(app.train_spiral(*spiral_args(optimizer="sgd", lr="1e6", epochs=20), state))[-1]
+    assert status.startswith("⚠️ training diverged at epoch 1") and "initial weights" in status
+    assert "Nothing was kept: this tab still has no trained model" in status and "samples/s" not in status
+    assert state.get("model") is None

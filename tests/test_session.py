@@ -166,8 +166,9 @@ def test_curves_frame_is_long_format():
     df = curves_frame(curves, "loss")
     assert list(df.columns) == ["epoch", "value", "series"] and len(df) == 4
     assert list(df["series"]) == ["train", "train", "test", "test"]
-    empty = curves_frame(curves, "metric")  # no points yet: each series is there, empty, so the plot keeps it
-    assert list(empty["series"]) == ["train", "test"] and empty["value"].isna().all()
+    assert curves_frame(curves, "metric").empty
+    only_test = curves_frame({("metric", "test"): [(1, 4.2)]}, "metric")  # Boston's RMSE panel has no train series
+    assert list(only_test["series"]) == ["test"]
 
 
 def test_the_test_series_is_there_before_the_first_epoch_ends():
