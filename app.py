@@ -73,10 +73,11 @@ def _as_gr_error(e: Exception) -> gr.Error:
     if isinstance(e, gr.Error):
         return e
     if isinstance(e, (ConfigError, DataError)):  # user-facing: the message names the value and the fix
-        return gr.Error(str(e), title="Please check the settings")
+        return gr.Error(str(e), title="Please check the settings", print_exception=False)  # no traceback in the log
     log.error("unexpected error in a handler", exc_info=e)  # the traceback stays in the server log
     return gr.Error(f"the server hit an unexpected {type(e).__name__} ({str(e)[:200]}). Your last good model is kept; "
-                    "try smaller settings, or report this with the settings you used", title="Something went wrong")
+                    "try smaller settings, or report this with the settings you used", title="Something went wrong",
+                    print_exception=False)  # logged just above, once
 
 
 def user_errors(fn):
@@ -681,8 +682,8 @@ def training_controls(task: str, defaults: dict) -> dict:
                               info="pick or type, e.g. 0.005")
     with gr.Row():
         c["loss"] = gr.Dropdown(sorted(LOSSES[task]), value=defaults["loss"], label="Loss")
-        c["epochs"] = gr.Number(value=defaults["epochs"], label="Epochs", precision=0)
-        c["batch_size"] = gr.Number(value=defaults["batch_size"], label="Batch size", precision=0,
+        c["epochs"] = gr.Number(value=defaults["epochs"], label="Epochs")
+        c["batch_size"] = gr.Number(value=defaults["batch_size"], label="Batch size",
                                     info="0 = full batch")
     with gr.Row():
         c["weight_decay"] = gr.Number(value=defaults["weight_decay"], label="Weight decay")
@@ -705,12 +706,12 @@ def build_demo() -> gr.Blocks:
                     with gr.Column(scale=5, min_width=360):
                         with gr.Accordion("Data", open=False):
                             with gr.Row():
-                                s_classes = gr.Number(3, label="Classes", precision=0)
-                                s_points = gr.Number(1000, label="Points per class", precision=0)
+                                s_classes = gr.Number(3, label="Classes")
+                                s_points = gr.Number(1000, label="Points per class")
                             with gr.Row():
                                 s_noise = gr.Number(0.2, label="Noise")
                                 s_frac = gr.Number(0.8, label="Train fraction")
-                                s_seed = gr.Number(0, label="Seed", precision=0)
+                                s_seed = gr.Number(0, label="Seed")
                             s_regen = gr.Button("Regenerate", size="sm")
                         with gr.Group():
                             with gr.Row():
@@ -771,7 +772,7 @@ def build_demo() -> gr.Blocks:
                         bc = training_controls("regression", {"optimizer": "adam", "lr": "1e-2", "loss": "mse",
                                                               "epochs": 300, "batch_size": 0, "weight_decay": 1e-4})
                         with gr.Row():
-                            b_seed = gr.Number(2, label="Seed (sets the split too)", precision=0)
+                            b_seed = gr.Number(2, label="Seed (sets the split too)")
                             b_drop_b = gr.Checkbox(False, label="Train without B")
                         gr.Markdown(f"<small>ℹ️ {B_NOTE}</small>")
                         with gr.Row():
@@ -820,7 +821,7 @@ def build_demo() -> gr.Blocks:
                         dc = training_controls("classification", {"optimizer": "adam", "lr": "1e-3",
                                                                    "loss": "cross_entropy", "epochs": 3,
                                                                    "batch_size": 64, "weight_decay": 0})
-                        d_seed = gr.Number(0, label="Seed", precision=0)
+                        d_seed = gr.Number(0, label="Seed")
                         with gr.Row():
                             d_train = gr.Button("Train", variant="primary")
                             d_stop = gr.Button("Stop", variant="stop")
