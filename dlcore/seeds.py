@@ -264,7 +264,10 @@ def gd_1d(lr: float = 0.001, iters: int = 100, seed: int = 0) -> dict:
                 "Y = 2X + uniform[0,2) noise on X = 0, 0.1, ..., 9.9; w starts at 0. Our two runs share one noise draw, "
                 "so their paths agree to float precision; the seed's draws differ from ours (and from each other), so "
                 "its w values differ from ours by about 0.02.",
-                "max_abs_diff: the largest difference between the hand-derived and the autograd paths of w.",
+                "max_abs_diff: the largest difference between the hand-derived and the autograd paths of w"
+                + ("." if abs(p["hand"][-1]) < 1e3 else
+                   f" (large here only because |w| grew to {abs(p['hand'][-1]):.3g}: relative to |w| it is "
+                   f"{p['max_rel_diff']:.1e}, float32's precision)."),
                 *([f"|w| passed {W_CAP:g} after {len(p['hand'])} steps; the run stopped there."]
                   if p["stopped_early"] else []),
                 f"lr {lr:g} {behaviour}: each step multiplies the distance to the minimum by 1 - 2 lr mean(x^2) = "

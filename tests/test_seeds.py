@@ -228,3 +228,10 @@ def test_compare_stops():
     calls = iter(range(10**6))
     *_, (i, rec, table) = seeds.compare(runs, should_stop=lambda: next(calls) >= 20)
     assert i == 0 and rec.done and rec.status == "stopped" and len(table) == 1
+
+
+def test_a_diverging_gd_1d_explains_its_large_max_abs_diff():
+    r = seeds.gd_1d(lr=0.05)
+    assert r["max_abs_diff"] > 0.1 and r["max_rel_diff"] < 1e-5  # large in absolute terms, float32-small relatively
+    assert any("relative to |w|" in n for n in r["notes"])
+    assert not any("relative to |w|" in n for n in seeds.gd_1d(lr=0.001)["notes"])
