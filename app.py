@@ -265,10 +265,19 @@ def spiral_probe(x, y, state=None):
     return {f"class {name}": float(p) for name, p in zip(tm.meta["class_names"], probs)}
 
 
+NO_SPIRAL_MODEL = "There is no spiral model yet: press Train, then click the picture or enter x and y."
+
+
 def spiral_click(state, evt: gr.SelectData):
-    """A click on the boundary image: the point it shows and the model's class probabilities there."""
+    """A click on the boundary image: the point it shows and the model's class probabilities there.
+
+    Before any training the point is still filled in and a notice (not an error, which would badge the x and y
+    boxes) says to train first."""
     col, row = evt.index[0], evt.index[1]
     x, y = plots.px_to_xy(col, row)
+    if (state or {}).get("model") is None:
+        gr.Warning(NO_SPIRAL_MODEL)
+        return round(x, 4), round(y, 4), gr.skip()
     return round(x, 4), round(y, 4), spiral_probe(x, y, state)
 
 

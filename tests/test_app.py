@@ -115,6 +115,10 @@ def test_spiral_click_probes_the_point():
     evt = gr.SelectData(None, {"index": [0, 0], "value": None})
     x, y, probs = app.spiral_click(state, evt)
     assert x == pytest.approx(-1.15) and y == pytest.approx(1.15) and len(probs) == 3
+    # before any training: the point is filled in, the label left alone, and a notice (not an error) says why
+    with pytest.warns(UserWarning, match="no spiral model yet"):
+        x, y, probs = app.spiral_click({}, evt)
+    assert x == pytest.approx(-1.15) and probs == gr.skip()
 
 
 def test_spiral_preview_draws_points_before_training():
