@@ -36,7 +36,7 @@ from dlcore.data import B_NOTE, FASHION_DIR, DataError, load_data  # noqa: E402
 from dlcore.defaults import load_default  # noqa: E402
 from dlcore.models import ACTIVATIONS, estimate_params  # noqa: E402
 from dlcore.optim import LOSSES, OPTIMIZERS, SCHEDULERS  # noqa: E402
-from dlcore.predict import BOSTON_ORDER, predict_digit, predict_points, predict_price  # noqa: E402
+from dlcore.predict import BOSTON_ORDER, model_input, predict_digit, predict_points, predict_price  # noqa: E402
 from dlcore.session import LiveRun, cached_data, describe_model, parse_lr, parse_number, status_line, stopped_run  # noqa: E402
 from dlcore.train import TrainedModel, available_devices, forward_chunked  # noqa: E402
 
@@ -413,8 +413,8 @@ def predict_sketch_label(sketch, state=None):
 
 @user_errors
 def sketch_preview(sketch, state=None):
-    """/sketch_preview: the 28x28 image the model sees, as the digits model preprocesses the drawing."""
-    return predict_sketch(sketch, state)[1]
+    """/sketch_preview: the 28x28 image the model sees, as the digits model preprocesses the drawing (no forward)."""
+    return plots.digit_preview(model_input((state or {}).get("model") or default_model("digits"), sketch, LIMITS))
 
 
 # ================================================================ uploads
@@ -968,7 +968,7 @@ def build_demo() -> gr.Blocks:
                                 (d_ev, digits_state, d_code)):
             ev.then(code_for, [state], code, **private)
         r_ev = r_run.click(run_reproduction, [r_name, r_lr], [r_table, r_notes, r_fig], **private, **train_opts)
-        # the report goes to all three outputs: a cancelled run's outputs can otherwise keep an "Error" badge
+        # the report covers the run's three outputs, as the run's own last update would
         r_stop.click(None, None, None, cancels=[r_ev], **private).then(
             reproduction_stopped, r_notes, [r_table, r_notes, r_fig], **private)
         c_load.click(queue_spiral_table, [compare_queue], [compare_queue, c_list], **private)

@@ -15,6 +15,7 @@ Which model a run leaves in the tab:
 from __future__ import annotations
 
 import copy
+import logging
 import math
 import os
 import sys
@@ -29,6 +30,7 @@ from .data import Data, load_data
 from .plots import curve_points, thin
 from .train import Progress, TrainedModel, Trainer
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 TRAIN_NICE = int(os.environ.get("DLCORE_TRAIN_NICE", "10"))  # how much lower a training thread's CPU priority is
 LIVE_RECORDS_PER_EPOCH = 20  # progress records per epoch for long epochs (each is cheap: a few scalars)
@@ -111,8 +113,8 @@ def lower_priority(nice: int = TRAIN_NICE) -> None:
     try:
         tid = threading.get_native_id()
         os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
-    except OSError:
-        pass
+    except OSError as e:  # e.g. a sandbox that forbids it: training still runs, at the server's priority
+        log.warning("could not lower the training thread's CPU priority: %s", e)
 
 
 class _Handoff:
