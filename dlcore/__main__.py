@@ -6,22 +6,16 @@ Bad flags or values exit with code 2 and one line on stderr naming the value and
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
 
-from .config import DATASETS, ConfigError, RunConfig, parse_hidden
-from .data import DataError
+from .config import DATASETS, RunConfig, parse_hidden
+from .errors import ConfigError, DlcoreError
 from .models import ACTIVATIONS, ARCHITECTURES, FFN_HIDDEN
 from .optim import OPTIMIZERS, SCHEDULERS
-
-# per-dataset defaults for flags left out (the seeds' settings)
-DEFAULTS = {
-    "spiral": {"model": "mlp", "epochs": 1000},
-    "boston": {"model": "linear", "epochs": 300},
-    "mnist": {"model": "ffn", "epochs": 5, "batch_size": 64},
-    "fashion": {"model": "ffn", "epochs": 5, "batch_size": 64},
-}
+from .presets import PRESETS
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -38,33 +32,35 @@ def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="python -m dlcore", description="Train and use the playground's models.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
-    t = sub.add_parser("train", help="train a model; progress on stderr, --json puts a summary on stdout")
+    t = sub.add_parser("train", help="train a model; progress on stderr, --json puts a summary on stdout",
+                       description="Flags left out take the dataset's preset (dlcore/presets.py), the settings the "
+                                   "app's tab starts with; anything else takes RunConfig's default.")
     t.add_argument("--dataset", choices=DATASETS, default="spiral")
-    t.add_argument("--model", choices=sorted(ARCHITECTURES), help="default: mlp (spiral), linear (boston), ffn (images)")
-    t.add_argument("--hidden", default="100", help='hidden layer sizes for mlp, e.g. "100,25"')
-    t.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu")
-    t.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
-    t.add_argument("--lr", type=float, default=1e-3, help="learning rate")
-    t.add_argument("--momentum", type=float, default=0.0)
+    t.add_argument("--model", choices=sorted(ARCHITECTURES), help="default: the dataset's preset (dlcore/presets.py)")
+    t.add_argument("--hidden", help='hidden layer sizes for mlp, e.g. "100,25"')
+    t.add_argument("--activation", choices=sorted(ACTIVATIONS))
+    t.add_argument("--optimizer", choices=sorted(OPTIMIZERS))
+    t.add_argument("--lr", type=float, help="learning rate")
+    t.add_argument("--momentum", type=float)
     t.add_argument("--nesterov", action="store_true")
-    t.add_argument("--epochs", type=int, help="default: 1000 (spiral), 300 (boston), 5 (images)")
-    t.add_argument("--batch-size", type=int, help="0 = full batch (default), 64 for images")
-    t.add_argument("--loss", default="", help="cross_entropy|nll|mse (classification), mse|l1|huber (regression)")
-    t.add_argument("--weight-decay", type=float, default=0.0)
-    t.add_argument("--l1", type=float, default=0.0, help="weight of the L1 penalty sum|w|")
-    t.add_argument("--l2", type=float, default=0.0, help="weight of the L2 penalty sum w^2")
-    t.add_argument("--dropout", type=float, default=0.0)
+    t.add_argument("--epochs", type=int)
+    t.add_argument("--batch-size", type=int, help="0 = full batch")
+    t.add_argument("--loss", help="cross_entropy|nll|mse (classification), mse|l1|huber (regression)")
+    t.add_argument("--weight-decay", type=float)
+    t.add_argument("--l1", type=float, help="weight of the L1 penalty sum|w|")
+    t.add_argument("--l2", type=float, help="weight of the L2 penalty sum w^2")
+    t.add_argument("--dropout", type=float)
     t.add_argument("--batch-norm", action="store_true")
-    t.add_argument("--scheduler", choices=sorted(SCHEDULERS), default="none")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
-    t.add_argument("--classes", type=int, default=3, help="spiral classes")
-    t.add_argument("--points", type=int, default=1000, help="spiral points per class")
-    t.add_argument("--noise", type=float, default=0.2, help="spiral angle noise")
-    t.add_argument("--train-fraction", type=float, default=0.8, help="spiral share used for training")
+    t.add_argument("--scheduler", choices=sorted(SCHEDULERS))
+    t.add_argument("--seed", type=int)
+    t.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+    t.add_argument("--classes", type=int, help="spiral classes")
+    t.add_argument("--points", type=int, help="spiral points per class")
+    t.add_argument("--noise", type=float, help="spiral angle noise")
+    t.add_argument("--train-fraction", type=float, help="spiral share used for training")
     t.add_argument("--drop-b", action="store_true", help="boston: train without the B column")
-    t.add_argument("--mnist-source", choices=["auto", "download", "embedded"], default="auto")
-    t.add_argument("--time-budget", type=float, default=0.0, help="stop after this many seconds (0 = none)")
+    t.add_argument("--mnist-source", choices=["auto", "download", "embedded"])
+    t.add_argument("--time-budget", type=float, help="stop after this many seconds (0 = none)")
     t.add_argument("--out", help="save the trained model here (.safetensors)")
     t.add_argument("--json", action="store_true", help="print a JSON summary as the last line on stdout")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -91,16 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(a: argparse.Namespace) -> RunConfig:
-    d = DEFAULTS[a.dataset]
-    return RunConfig(
-        dataset=a.dataset, classes=a.classes, points=a.points, noise=a.noise, train_fraction=a.train_fraction,
-        drop_b=a.drop_b, mnist_source=a.mnist_source, model=a.model or d["model"], hidden=parse_hidden(a.hidden),
-        activation=a.activation, dropout=a.dropout, batch_norm=a.batch_norm, optimizer=a.optimizer, lr=a.lr,
-        momentum=a.momentum, nesterov=a.nesterov, weight_decay=a.weight_decay, scheduler=a.scheduler, loss=a.loss,
-        l1=a.l1, l2=a.l2, epochs=a.epochs if a.epochs is not None else d["epochs"],
-        batch_size=a.batch_size if a.batch_size is not None else d.get("batch_size", 0), seed=a.seed,
-        device=a.device, time_budget=a.time_budget,
-    ).validate()
+    """The run's config: each flag given, else the dataset's preset, else RunConfig's default."""
+    given = {f.name: getattr(a, f.name) for f in dataclasses.fields(RunConfig)
+             if f.name != "dataset" and getattr(a, f.name, None) is not None}
+    if "hidden" in given:
+        given["hidden"] = parse_hidden(given["hidden"])
+    for flag in ("drop_b", "batch_norm", "nesterov"):  # store_true flags: only a given flag overrides the preset
+        if not given.get(flag):
+            given.pop(flag, None)
+    return RunConfig(dataset=a.dataset, **{**PRESETS.get(a.dataset, {}), **given}).validate()
 
 
 def hidden_sizes(cfg: RunConfig) -> list[int] | None:
@@ -229,17 +224,16 @@ def cmd_reproduce(a: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(a.threads)
-    if a.name == "spiral-table":
-        result = seeds.spiral_table(seed=a.seed, rows=list(range(5)) if a.quick else None, progress=say)
-    elif a.name == "boston-linear":
-        result = seeds.boston_linear(seed=a.seed)
-    elif a.name == "mnist-ffn":
-        result = seeds.mnist_ffn(a.dataset, epochs=1 if a.quick else 5, step_lr=a.step_lr,
-                                 mnist_source=a.mnist_source, progress=say)
-    elif a.name == "gd-1d":
-        result = seeds.gd_1d(lr=a.lr if a.lr is not None else 0.001, seed=a.seed)
-    else:
-        result = seeds.d2l_linear(seed=a.seed)
+    run = {  # each reproduction with the flags that apply to it
+        "spiral-table": lambda: seeds.spiral_table(seed=a.seed, rows=list(range(5)) if a.quick else None,
+                                                   progress=say),
+        "boston-linear": lambda: seeds.boston_linear(seed=a.seed),
+        "mnist-ffn": lambda: seeds.mnist_ffn(a.dataset, epochs=1 if a.quick else 5, step_lr=a.step_lr,
+                                             mnist_source=a.mnist_source, progress=say),
+        "gd-1d": lambda: seeds.gd_1d(lr=a.lr if a.lr is not None else 0.001, seed=a.seed),
+        "d2l-linear": lambda: seeds.d2l_linear(seed=a.seed),
+    }
+    result = run[a.name]()
     print(f"{result['name']}: {seeds.REPRODUCTIONS[a.name][1]}")
     print(_format_table(result["rows"]))
     for key in ("max_abs_diff", "max_rel_diff", "behaviour", "w", "b", "w_error", "b_error", "data_source"):
@@ -273,10 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "reproduce":
             return cmd_reproduce(args)
         return cmd_predict(args)
-    except ConfigError as e:  # covers device, checkpoint and input errors: the user's value, exit 2
-        _fail(str(e), 2)
-    except DataError as e:
-        _fail(str(e), 1)
+    except DlcoreError as e:  # a user's value (exit 2: config, device, checkpoint, input) or missing data (exit 1)
+        _fail(str(e), e.exit_code)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     return 0

@@ -19,15 +19,13 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from .config import ConfigError, Limits, RunConfig
+from .config import RunConfig
+from .errors import CheckpointError, ConfigError
+from .limits import Limits
 from .models import build_model
-from .train import TrainedModel
+from .records import TrainedModel
 
 FORMAT = "dlcore-checkpoint/1"
-
-
-class CheckpointError(ConfigError):
-    """A file is not a usable dlcore checkpoint; the message says why and what to do."""
 
 
 def _digest(tensors: dict[str, torch.Tensor]) -> str:

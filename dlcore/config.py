@@ -9,49 +9,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from . import models, optim  # the registries a config is checked against
+from .errors import ConfigError
+from .limits import Limits
 
-class ConfigError(ValueError):
-    """A user-supplied value is out of range; the message names the value and the fix."""
-
-
-def _env_number(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:  # "inf" or "nan" would crash int(); 0 or less would refuse everything
-        raise ConfigError(f"environment variable {name}={raw!r} is not a positive number; unset it or give e.g. {default:g}")
-    return value
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Caps enforced on the server: defaults suit a free 2-core CPU Space; raise them with DLCORE_MAX_* variables."""
-
-    max_params: int = 5_000_000  # trainable parameters in one model
-    max_layer: int = 4096  # units in one hidden layer
-    max_layers: int = 16  # hidden layers
-    max_epochs: int = 20_000
-    max_points: int = 20_000  # spiral points per class
-    max_classes: int = 10  # spiral classes
-    max_seconds: float = 600.0  # wall-clock budget of one training job
-    max_image_pixels: int = 16_000_000  # decoded pixels of an uploaded image
-    max_upload_bytes: int = 50_000_000  # checkpoint or image upload
-
-    @classmethod
-    def from_env(cls) -> Limits:
-        """The default limits, each overridable by DLCORE_MAX_<FIELD> (e.g. DLCORE_MAX_EPOCHS=100000)."""
-        kwargs = {}
-        for f in dataclasses.fields(cls):
-            value = _env_number(f"DLCORE_MAX_{f.name.removeprefix('max_').upper()}", f.default)
-            kwargs[f.name] = type(f.default)(value)
-        return cls(**kwargs)
+__all__ = ["DATASETS", "TASKS", "ConfigError", "Limits", "RunConfig", "parse_hidden"]
 
 
 def _finite(value: int | float) -> bool:
@@ -103,6 +67,9 @@ TASKS = {"spiral": "classification", "boston": "regression", "mnist": "classific
 DEFAULT_LOSS = {"classification": "cross_entropy", "regression": "mse"}
 
 
+LEGACY_FIELDS = {"extra"}  # fields older checkpoints carry that no longer mean anything; ignored when read
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything that defines a run; JSON-serialisable, stored in every checkpoint."""
@@ -136,7 +103,6 @@ class RunConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | mps
     time_budget: float = 0.0  # seconds; 0 = the server limit only
-    extra: dict = field(default_factory=dict, compare=False)  # free-form notes, e.g. the UI tab
 
     @property
     def task(self) -> str:
@@ -152,6 +118,7 @@ class RunConfig:
     @classmethod
     def from_dict(cls, d: dict) -> RunConfig:
         known = {f.name for f in dataclasses.fields(cls)}
+        d = {k: v for k, v in d.items() if k not in LEGACY_FIELDS}
         unknown = sorted(set(d) - known)
         if unknown:
             raise ConfigError(f"unknown config fields {unknown}; known fields are {sorted(known)}")
@@ -169,15 +136,13 @@ class RunConfig:
 
     def validate(self, limits: Limits | None = None) -> RunConfig:
         """Check every field against its range and the server limits; raise ConfigError naming the fix."""
-        from . import models, optim  # registries; imported here to keep config import-light
-
         lim = limits or Limits.from_env()
 
         def choice(name: str, value: str, options) -> None:
             if not isinstance(value, str) or value not in options:  # a list would be unhashable in a dict registry
                 raise ConfigError(f"{name} {value!r} is unknown; choose from {sorted(options)}")
 
-        def number(name: str, value, lo: float, hi: float, fix: str, lo_open: bool = False) -> None:
+        def number(name: str, value, lo: float, hi: float, fix: str, *, lo_open: bool = False) -> None:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
                 raise ConfigError(f"{name} {value!r} is not a finite number; {fix}")
             if (value <= lo if lo_open else value < lo) or value > hi:

@@ -15,11 +15,15 @@ import socket
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from .config import ConfigError, RunConfig
+from .errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from .config import RunConfig
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # the seed's Normalize((0.1307,), (0.3081,))
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -46,10 +50,6 @@ B_NOTE = (
     "The B column encodes the share of Black residents by town (Harrison & Rubinfeld, 1978). It is why "
     "scikit-learn removed this dataset; it is kept here for reproducing the seeds and can be dropped."
 )
-
-
-class DataError(RuntimeError):
-    """A dataset cannot be loaded; the message says how to get it."""
 
 
 @dataclass
@@ -176,7 +176,7 @@ def _images(x_uint8: torch.Tensor) -> torch.Tensor:
     return ((x_uint8.float() / 255.0 - MNIST_MEAN) / MNIST_STD).unsqueeze(1)
 
 
-def _image_data(name, xtr, ytr, xte, yte, classes, source, reason) -> Data:
+def _image_data(name, xtr, ytr, xte, yte, *, classes, source, reason) -> Data:
     return Data(
         name, "classification", _images(xtr), ytr.long(), _images(xte), yte.long(),
         class_names=classes, source=source, source_reason=reason,
@@ -219,7 +219,8 @@ def load_mnist(cfg: RunConfig) -> Data:
     if cfg.mnist_source in ("auto", "download") and not offline:
         try:
             xtr, ytr, xte, yte = _download_mnist(data_dir())
-            return _image_data("mnist", xtr, ytr, xte, yte, classes, "full MNIST (torchvision)", f"found in {data_dir()}")
+            return _image_data("mnist", xtr, ytr, xte, yte, classes=classes, source="full MNIST (torchvision)",
+                               reason=f"found in {data_dir()}")
         except Exception as e:  # no network, a mirror down, a corrupt partial file: all end in the embedded set
             if cfg.mnist_source == "download":
                 raise DataError(f"MNIST download into {data_dir()} failed ({type(e).__name__}: {e}); "
@@ -230,7 +231,8 @@ def load_mnist(cfg: RunConfig) -> Data:
     else:
         reason = "DLCORE_OFFLINE is set"
     xtr, ytr, xte, yte = embedded_mnist()
-    return _image_data("mnist", xtr, ytr, xte, yte, classes, "embedded subset (5,000 MNIST digits)", reason)
+    return _image_data("mnist", xtr, ytr, xte, yte, classes=classes, source="embedded subset (5,000 MNIST digits)",
+                       reason=reason)
 
 
 def _fashion_root() -> Path:
@@ -263,8 +265,17 @@ def load_fashion(cfg: RunConfig) -> Data:
             "'apt-get install dataset-fashion-mnist', or connect to the internet so torchvision can download it"
         ) from e
     where = "Debian's dataset-fashion-mnist" if FASHION_DIR.is_dir() else "torchvision download"
-    return _image_data("fashion", train.data, train.targets, test.data, test.targets, FASHION_CLASSES,
-                       f"full Fashion-MNIST ({where})", f"read from {root}")
+    return _image_data("fashion", train.data, train.targets, test.data, test.targets, classes=FASHION_CLASSES,
+                       source=f"full Fashion-MNIST ({where})", reason=f"read from {root}")
+
+
+def io_shape(cfg: RunConfig) -> tuple[tuple[int, ...], int]:
+    """The model's input shape and number of outputs for cfg's data, without loading it (for parameter counts)."""
+    if cfg.dataset == "spiral":
+        return (2,), cfg.classes
+    if cfg.dataset == "boston":
+        return (12 if cfg.drop_b else 13,), 1
+    return (1, 28, 28), 10
 
 
 LOADERS = {"spiral": load_spiral, "boston": load_boston, "mnist": load_mnist, "fashion": load_fashion}

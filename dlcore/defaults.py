@@ -10,7 +10,7 @@ from functools import cache
 from importlib import resources
 
 from .checkpoint import from_bytes
-from .train import TrainedModel
+from .records import TrainedModel
 
 DEFAULTS = {"digits": "digits_default.safetensors", "boston": "boston_default.safetensors"}
 

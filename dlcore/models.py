@@ -7,11 +7,18 @@ regression value), and losses apply their own softmax/log-softmax.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
-from .config import ConfigError, Limits, RunConfig
+from .errors import ConfigError
+from .limits import Limits
+
+if TYPE_CHECKING:
+    from .config import RunConfig
+
+EVAL_CHUNK = 4096  # rows per forward pass when evaluating, to bound activation memory
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU,
@@ -119,3 +126,14 @@ def build_model(cfg: RunConfig, in_shape: tuple[int, ...], n_out: int, limits: L
             "use fewer or smaller hidden layers (or raise DLCORE_MAX_PARAMS)"
         )
     return ARCHITECTURES[cfg.model](cfg, tuple(in_shape), n_out)
+
+
+@torch.no_grad()
+def forward_chunked(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The model's output over x in chunks, in eval mode (restoring the previous mode)."""
+    was_training = model.training
+    model.eval()
+    try:
+        return torch.cat([model(x[i:i + EVAL_CHUNK]) for i in range(0, len(x), EVAL_CHUNK)])
+    finally:
+        model.train(was_training)

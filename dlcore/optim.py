@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import ConfigError, RunConfig
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .config import RunConfig
 
 
 class GradientDescent(torch.optim.Optimizer):

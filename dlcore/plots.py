@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .predict import decision_grid
-from .train import Progress, TrainedModel
+from .records import Progress, TrainedModel
 
 # A palette that stays readable for up to 10 classes (Tableau 10).
 PALETTE = np.array([
@@ -88,7 +88,8 @@ def px_to_xy(col: float, row: float, lim: float = BOUNDARY_LIM, size: int = BOUN
     return -lim + col / (size - 1) * 2 * lim, lim - row / (size - 1) * 2 * lim
 
 
-def points_overlay(x_train, y_train, x_test=None, y_test=None, lim: float = BOUNDARY_LIM, size: int = BOUNDARY_PX):
+def points_overlay(x_train, y_train, x_test=None, y_test=None, *, lim: float = BOUNDARY_LIM,
+                   size: int = BOUNDARY_PX):
     """A transparent RGBA layer with training dots and held-out rings; drawn once per run, reused every update."""
     from PIL import Image, ImageDraw
 

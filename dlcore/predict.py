@@ -10,17 +10,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import ConfigError, Limits
-from .train import TrainedModel, forward_chunked
+from .errors import InputError
+from .limits import Limits
+from .models import forward_chunked
+from .records import TrainedModel
 
-
-class InputError(ConfigError):
-    """A prediction input is unusable; the message names the value and the fix."""
+__all__ = ["BOSTON_ORDER", "InputError", "decision_grid", "model_input", "predict_digit", "predict_points",
+           "predict_price", "preprocess_sketch", "sketch_to_ink"]
 
 
 # ---------------------------------------------------------------- images and sketches
 
-def _open_image(src, limits: Limits) -> np.ndarray:
+def _open_image(src, limits: Limits) -> np.ndarray:  # noqa: C901, PLR0912  one branch per kind of input, each with its own size check
     """A path, bytes, PIL image or array -> uint8/float array (H, W) or (H, W, C); refuses non-images and huge ones."""
     from PIL import Image, UnidentifiedImageError
 

@@ -147,7 +147,7 @@ def boston_linear(seed: int = 0, lr: float = 1e-2, epochs: int = 300) -> dict:
     ]}
 
 
-def mnist_ffn(dataset: str = "mnist", epochs: int = 5, step_lr: bool = False, mnist_source: str = "auto",
+def mnist_ffn(dataset: str = "mnist", *, epochs: int = 5, step_lr: bool = False, mnist_source: str = "auto",
               progress: Callable[[str], None] | None = None, should_stop: Callable[[], bool] | None = None) -> dict:
     """Seed 001's FFN and settings: batch 64, SGD 0.01, weight decay 1e-6, seed 42, NLL loss, optional StepLR 0.9."""
     cfg = RunConfig(dataset=dataset, model="ffn", optimizer="sgd", lr=0.01, weight_decay=1e-6, batch_size=64,

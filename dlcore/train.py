@@ -9,22 +9,21 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
 
 import torch
-from torch import nn
 
-from .config import ConfigError, Limits, RunConfig
+from .config import RunConfig
 from .data import Data, load_data
-from .models import build_model, count_params
+from .errors import ConfigError, DeviceError
+from .limits import Limits
+from .models import build_model, count_params, forward_chunked
 from .optim import OPTIMIZERS, build_loss, build_optimizer, build_scheduler, penalty
+from .records import Progress, TrainedModel
+
+__all__ = ["DeviceError", "Progress", "TrainedModel", "Trainer", "available_devices", "forward_chunked",
+           "resolve_device", "train"]
 
 DIVERGE_FACTOR = 1e6  # a loss this many times its first value (or non-finite) counts as diverged
-EVAL_CHUNK = 4096  # rows per forward pass when evaluating, to bound activation memory
-
-
-class DeviceError(ConfigError):
-    """An explicitly requested device is not available here."""
 
 
 def available_devices() -> list[str]:
@@ -50,40 +49,6 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-@dataclass
-class Progress:
-    """One progress record; `metrics` holds train_/test_ accuracy, or test_rmse/test_mae/test_r2."""
-
-    epoch: float  # fractional inside an epoch, e.g. 2.5
-    epochs: int
-    step: int  # optimizer steps so far
-    train_loss: float  # mean training loss since the previous record (final record: full-set evaluation)
-    test_loss: float | None  # None inside an epoch, where the test set is not evaluated
-    metrics: dict = field(default_factory=dict)
-    samples_per_second: float = 0.0  # training samples per second of training time (evaluation excluded)
-    elapsed: float = 0.0  # wall-clock seconds since the start
-    lr: float = 0.0
-    done: bool = False
-    status: str = "running"  # running | finished | stopped | time_limit | diverged
-    message: str = ""
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class TrainedModel:
-    """A model with everything needed to use it later: its config and the data's normalisation and names."""
-
-    cfg: RunConfig
-    model: nn.Module
-    meta: dict  # input_shape, num_outputs, class_names, feature_names, norm, info, data_source, metrics
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.model.parameters()).device
-
-
 def _metrics(task: str, out: torch.Tensor, y: torch.Tensor) -> dict:
     if task == "classification":
         return {"accuracy": (out.argmax(1) == y).float().mean().item()}
@@ -91,17 +56,6 @@ def _metrics(task: str, out: torch.Tensor, y: torch.Tensor) -> dict:
     mse = err.pow(2).mean().item()
     var = (y - y.mean()).pow(2).mean().item()
     return {"rmse": math.sqrt(mse), "mae": err.abs().mean().item(), "r2": 1.0 - mse / var if var > 0 else float("nan")}
-
-
-@torch.no_grad()
-def forward_chunked(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The model's output over x in chunks, in eval mode (restoring the previous mode)."""
-    was_training = model.training
-    model.eval()
-    try:
-        return torch.cat([model(x[i:i + EVAL_CHUNK]) for i in range(0, len(x), EVAL_CHUNK)])
-    finally:
-        model.train(was_training)
 
 
 class Trainer:
@@ -154,7 +108,8 @@ class Trainer:
                                                      test_loss=last.test_loss) if last else {},
         })
 
-    def run(self, should_stop: Callable[[], bool] | None = None, report_every: int | None = None) -> Iterator[Progress]:
+    def run(self, should_stop: Callable[[], bool] | None = None,  # noqa: C901, PLR0915  one loop, read top to bottom
+            report_every: int | None = None) -> Iterator[Progress]:
         """Train for cfg.epochs, yielding progress; ends with one record with done=True and full-set metrics.
 
         report_every: steps between records inside an epoch (default: about 5 per epoch once an epoch has

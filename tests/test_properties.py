@@ -248,7 +248,7 @@ SHAPES = ["line", "ellipse", "box", "cross", "glyph"]
 @given(st.sampled_from(SHAPES), st.integers(30, 400), st.integers(30, 400), st.floats(0, 0.5), st.floats(0, 0.5),
        st.floats(0.2, 1.0), st.floats(0.2, 1.0), st.integers(1, 12), st.integers(0, 9),
        st.sampled_from(["L", "RGB", "sketchpad-layer", "white-on-black-float", "bool"]))
-def test_drawn_shapes_come_out_20px_and_centred(shape, W, H, fx, fy, fw, fh, width, digit, form):
+def test_drawn_shapes_come_out_20px_and_centred(shape, W, H, fx, fy, fw, fh, width, digit, form):  # noqa: PLR0917  hypothesis draws one value per parameter
     """MNIST's recipe: the longer side of the ink's box is 20 px, its centre of mass sits at the centre of 28x28."""
     x0, y0 = fx * W, fy * H
     x1, y1 = min(W - 1, x0 + 2 + fw * (W - x0)), min(H - 1, y0 + 2 + fh * (H - y0))

@@ -12,6 +12,7 @@ from dlcore.train import Trainer, forward_chunked, train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 train_mod = importlib.import_module("dlcore.train")  # the module; the package exports a function of that name
+models_mod = importlib.import_module("dlcore.models")
 
 
 def _weights(model) -> dict:
@@ -155,7 +156,7 @@ def test_trained_model_carries_what_prediction_needs(small_spiral):
 
 
 def test_forward_chunked_matches_one_pass_and_restores_the_mode(monkeypatch):
-    monkeypatch.setattr(train_mod, "EVAL_CHUNK", 7)
+    monkeypatch.setattr(models_mod, "EVAL_CHUNK", 7)
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Dropout(0.5), torch.nn.Linear(8, 3))
     x = torch.randn(30, 2)
