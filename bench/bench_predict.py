@@ -59,7 +59,7 @@ def main() -> None:
     a = ap.parse_args()
     import torch
 
-    from app import TORCH_THREADS
+    from playground.settings import TORCH_THREADS
 
     torch.set_num_threads(TORCH_THREADS)  # as the app's process runs, so "in process" means inside the server
     info = common.banner("prediction latency")
@@ -80,8 +80,9 @@ def main() -> None:
     print(f"   house -> price, in process:  median {common.median(pr):.3f} ms, p95 {pct(pr, 95):.3f} ms "
           f"(target median <= 5 ms)")
     if not a.no_http:
-        from apprun import start_app, stop_app
         from gradio_client import Client, handle_file
+
+        from playground.serve import start_app, stop_app
 
         proc, url, _ = start_app()
         try:

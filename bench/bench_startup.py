@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 
 import common
-from apprun import start_app, stop_app
+
+from playground.serve import start_app, stop_app
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ import argparse
 import copy
 import time
 
-import common  # noqa: F401  (puts the repo on sys.path)
+import common
 import torch
 import torch.nn.functional as F
 

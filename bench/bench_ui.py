@@ -3,8 +3,8 @@
     python bench/bench_ui.py [--epochs 1500] [--rounds 3] [--no-http]
 
 Spiral with 3,000 points (1,000 per class; 2,400 train, 600 held out), the seed's 3-layer net 2-100-25-3 with ReLU,
-Adam 1e-3, full batch. In each round the bare `Trainer.run()` and `app.train_spiral` (the very generator the Train
-button streams) train the same config in turn. Targets: >= 5 UI updates per second, <= 20 % fewer steps per second
+Adam 1e-3, full batch. In each round the bare `Trainer.run()` and the Spiral tab's `SPEC.stream` (the very generator
+the Train button streams) train the same config in turn. Targets: >= 5 UI updates per second, <= 20 % fewer steps per second
 than the bare trainer. With HTTP on, the same run is also streamed from a launched `python app.py` through
 gradio_client, counting the updates a client receives.
 """
@@ -16,18 +16,20 @@ import time
 
 import common
 
-import app
+from dlcore.session import cached_data
 from dlcore.train import Trainer
+from playground.settings import TORCH_THREADS
+from playground.tabs.spiral import SPEC
 
 
-def args_for(epochs: int) -> list:
-    return [3, 1000, 0.2, 0.8, 0, "mlp", "100,25", "relu", "adam", "1e-3", "cross_entropy", epochs, 0, 1e-5, 0, 0, 0,
-            "none", "cpu"]
+def args_for(epochs: int) -> dict:
+    """The Spiral tab's preset (the seed's best row) on the CPU, by name."""
+    return SPEC.args(epochs=epochs, device="cpu")
 
 
 def bare(epochs: int) -> tuple[float, int]:
-    cfg = app.spiral_config(*args_for(epochs))
-    trainer = Trainer(cfg, app.cached_data(cfg))
+    cfg = SPEC.config(args_for(epochs))
+    trainer = Trainer(cfg, cached_data(cfg))
     t0 = time.perf_counter()
     for rec in trainer.run():
         if rec.done:
@@ -38,21 +40,22 @@ def bare(epochs: int) -> tuple[float, int]:
 def handler(epochs: int) -> tuple[float, int, list[float]]:
     t0 = time.perf_counter()
     stamps = []
-    for _ in app.train_spiral(*args_for(epochs), {}):
+    for _ in SPEC.stream(args_for(epochs), {}):
         stamps.append(time.perf_counter() - t0)
     return time.perf_counter() - t0, epochs, stamps
 
 
 def over_http(epochs: int) -> tuple[float, int]:
-    from apprun import start_app, stop_app
     from gradio_client import Client
+
+    from playground.serve import start_app, stop_app
 
     proc, url, _ = start_app()
     try:
         client = Client(url, verbose=False)
-        client.predict(*args_for(50), api_name="/train_spiral")  # warm-up: the server's data cache, first imports
+        client.predict(**args_for(50), api_name="/train_spiral")  # warm-up: the server's data cache, first imports
         t0 = time.perf_counter()
-        job = client.submit(*args_for(epochs), api_name="/train_spiral")
+        job = client.submit(**args_for(epochs), api_name="/train_spiral")
         n = sum(1 for _ in job)
         return time.perf_counter() - t0, n
     finally:
@@ -67,7 +70,7 @@ def main() -> None:
     a = ap.parse_args()
     import torch
 
-    torch.set_num_threads(app.TORCH_THREADS)  # both sides run as they would inside the app's server process
+    torch.set_num_threads(TORCH_THREADS)  # both sides run as they would inside the app's server process
     info = common.banner(f"live UI overhead: spiral 3,000 points, 2-100-25-3 ReLU, Adam, {a.epochs} full-batch epochs")
     bare(50), handler(50)  # warm-up: data cache, allocator, first-render imports
     rows = []

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import platform
 import statistics
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 
 def machine() -> dict:
@@ -33,10 +31,8 @@ def machine() -> dict:
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     try:
-        import gradio
-
-        info["gradio"] = gradio.__version__
-    except ImportError:
+        info["gradio"] = importlib.metadata.version("gradio")
+    except importlib.metadata.PackageNotFoundError:
         pass
     return info
 

@@ -25,10 +25,13 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
-from .config import ConfigError, Limits, RunConfig
+from .config import RunConfig
 from .data import Data, load_data
+from .errors import ConfigError
+from .limits import Limits
 from .plots import curve_points, thin
-from .train import Progress, TrainedModel, Trainer
+from .records import Progress, TrainedModel
+from .train import Trainer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -101,10 +104,6 @@ def status_line(rec: Progress, device) -> str:
     return " · ".join(parts)
 
 
-def _epoch_metrics(rec: Progress) -> dict:
-    return dict(rec.metrics, train_loss=rec.train_loss, test_loss=rec.test_loss)
-
-
 def lower_priority(nice: int = TRAIN_NICE) -> None:
     """Lower the calling thread's CPU priority (Linux: a thread has its own nice value), so that on a busy machine
     the server's event loop and the prediction handlers get the cores before training does. Elsewhere, a no-op."""
@@ -118,7 +117,7 @@ def lower_priority(nice: int = TRAIN_NICE) -> None:
 
 
 class _Handoff:
-    """One slot between the training thread and the UI generator: the UI says when it is ready for an update."""
+    """One slot between a worker thread and the UI generator: the UI says when it is ready for an update."""
 
     def __init__(self):
         self.cond = threading.Condition()
@@ -131,15 +130,81 @@ class _Handoff:
             self.ready = False
             self.cond.notify_all()
 
-    def take(self):
+    def take(self, timeout: float | None = None):
+        """The next item; `_TICK` when `timeout` seconds pass without one."""
         with self.cond:
             self.ready = True
-            while not self.items:
-                self.cond.wait()
+            if not self.cond.wait_for(lambda: bool(self.items), timeout):
+                return _TICK
             return self.items.popleft()
 
 
-_END = object()  # the training thread has nothing more to hand over
+_END = object()  # the worker has nothing more to hand over
+_TICK = object()  # no update within the consumer's tick
+
+
+class Job:
+    """A worker thread feeding a generator handler: training runs, reproductions, sweeps.
+
+    `work(job)` runs on the thread at training priority. Between two steps it checks `job.stopping()`, and hands an
+    update over with `job.put(item)`, best when `job.ready` says the consumer waits for one (so rendering happens
+    only then, off the consumer's path). `stream()` yields the items, re-raises an exception of `work`, and yields
+    `tick_item` every `tick` seconds without an update (a clock for long silent steps). Closing the stream (Stop, a
+    closed tab, the garbage collector) stops the work before its next step.
+    """
+
+    def __init__(self, work: Callable[[Job], object], name: str, tick: float | None = None, tick_item=None):
+        self.work, self.name, self.tick, self.tick_item = work, name, tick, tick_item
+        self.result = None  # what `work` returned
+        self.stop_reason = ""  # "user" (Stop, a closed tab) or "error"
+        self.ended = threading.Event()
+        self._stop = threading.Event()
+        self._handoff = _Handoff()
+
+    @property
+    def ready(self) -> bool:
+        """The consumer is waiting for an update."""
+        return self._handoff.ready
+
+    def put(self, item) -> None:
+        self._handoff.put(item)
+
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def stop(self, reason: str = "user") -> None:
+        """Ask the work to stop before its next step."""
+        if not self.stop_reason:
+            self.stop_reason = reason
+        self._stop.set()
+
+    def _run(self) -> None:
+        lower_priority()
+        try:
+            self.result = self.work(self)
+        except Exception as e:  # handed to the consumer, which raises it there
+            self.stop_reason = self.stop_reason or "error"
+            self._handoff.put(e)
+        finally:
+            self.ended.set()
+            self._handoff.put(_END)
+
+    def stream(self) -> Iterator:
+        thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = self._handoff.take(self.tick)
+                if item is _END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield self.tick_item if item is _TICK else item
+        except GeneratorExit:  # closed by its consumer (Stop, a closed tab, garbage collection)
+            self.stop("user")
+            raise
+        finally:
+            self._stop.set()  # whatever ended the stream, the work ends before its next step
 
 
 class LiveRun:
@@ -165,7 +230,7 @@ class LiveRun:
         self.kept_previous = False  # after the run: whether the tab kept its previous model
         self.result = ""  # what happened to the tab's model, once the run has ended
         self.ended = threading.Event()
-        self._stop = threading.Event()
+        self._job: Job | None = None
         self._stop_reason = ""  # "user" (Stop, a closed tab) or "error"
         self.state["run"] = self
 
@@ -178,31 +243,19 @@ class LiveRun:
         passed since the last, and always for the last record, after the tab's state has been settled.
         `redraw_boundary` is True at most once per `boundary_interval` seconds, and for the last record.
         """
-        handoff = _Handoff()
-        thread = threading.Thread(target=self._produce, args=(render, handoff, interval, boundary_interval, clock),
-                                  name=f"train-{self.cfg.dataset}", daemon=True)
-        thread.start()
-        while True:
-            item = handoff.take()
-            if item is _END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            try:
-                yield item
-            except GeneratorExit:  # closed by its consumer (Stop, a closed tab, garbage collection)
-                self.stop("user")
-                raise
+        self._job = Job(lambda job: self._produce(job, render, interval, boundary_interval, clock),
+                        name=f"train-{self.cfg.dataset}")
+        if self._stop_reason:  # stopped before it started
+            self._job.stop(self._stop_reason)
+        yield from self._job.stream()
 
-    def _produce(self, render, handoff: _Handoff, interval, boundary_interval, clock) -> None:
-        lower_priority()
+    def _produce(self, job: Job, render, interval, boundary_interval, clock) -> None:
         last_ui = last_boundary = -math.inf
-        failure = None
         try:
             steps = math.ceil(len(self.data.x_train) / self.trainer.batch_size)
             # ~20 records an epoch once epochs have many steps, so a slow epoch (a CNN on a CPU) still moves the curves
             report_every = max(1, steps // LIVE_RECORDS_PER_EPOCH) if steps >= LIVE_RECORDS_PER_EPOCH else None
-            for rec in self.trainer.run(should_stop=self._stop.is_set, report_every=report_every):
+            for rec in self.trainer.run(should_stop=job.stopping, report_every=report_every):
                 self.last = rec
                 if not rec.done:
                     for panel, series, epoch, value in curve_points(rec, self.cfg.task):
@@ -210,26 +263,24 @@ class LiveRun:
                     if rec.test_loss is not None:
                         self.last_epoch = rec
                     now = clock()
-                    if handoff.ready and now - last_ui >= interval:
+                    if job.ready and now - last_ui >= interval:
                         redraw = now - last_boundary >= boundary_interval
                         last_ui, last_boundary = now, (now if redraw else last_boundary)
-                        handoff.put(render(rec, redraw))
+                        job.put(render(rec, redraw))
                     continue
+                self._stop_reason = job.stop_reason
                 self._settle(rec)
                 if self._stop_reason != "user":  # nobody is listening after a Stop
-                    handoff.put(render(rec, True))
-        except Exception as e:  # handed to the UI generator, which raises it there (after the clean-up below)
-            self._stop_reason = self._stop_reason or "error"
+                    job.put(render(rec, True))
+        except Exception:
+            self._stop_reason = job.stop_reason or "error"
             self.result = "The run failed; the previous model is kept."
-            failure = e
+            raise
         finally:
             self.trainer = None  # the optimizer and device copies of the data go with it
             if self._stop_reason != "user" and self.state.get("run") is self:
                 self.state.pop("run")  # nothing to report to a Stop handler
             self.ended.set()
-            if failure is not None:
-                handoff.put(failure)
-            handoff.put(_END)
 
     def _settle(self, rec: Progress) -> None:
         """The last record is in: decide, in place, which model the tab keeps (see the module docstring)."""
@@ -266,7 +317,8 @@ class LiveRun:
         """Ask the training thread to stop before its next step (it settles the state, then sets `ended`)."""
         if not self._stop_reason:
             self._stop_reason = reason
-        self._stop.set()
+        if self._job is not None:
+            self._job.stop(reason)
 
     def __enter__(self) -> LiveRun:
         return self
@@ -286,6 +338,7 @@ def stopped_run(state: dict | None, timeout: float = STOP_WAIT) -> LiveRun | Non
     run = (state or {}).get("run")
     if run is None:
         return None
+    run.stop("user")  # the cancel may not have reached the generator yet: stop the thread directly
     run.ended.wait(timeout)
     if run.ended.is_set() and state.get("run") is run:
         state.pop("run", None)

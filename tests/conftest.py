@@ -1,19 +1,20 @@
-"""Test-wide settings: never touch the network, keep downloads in a temporary folder, CPU only."""
+"""Test-wide settings and shared fixtures: never touch the network, keep downloads in a temporary folder, CPU only.
+
+The package is installed (`pip install -e .`, done by scripts/test), so nothing here edits sys.path. Servers: the
+client and browser tests share one in-process app (`server`); the load tests start `python app.py` themselves.
+"""
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 # Set before any test imports dlcore or gradio: MNIST comes from the embedded subset, nothing phones home.
 os.environ.setdefault("DLCORE_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+HOUSE = [0.00632, 18, 2.31, 0, 0.538, 6.575, 65.2, 4.09, 1, 296, 15.3, 396.9, 4.98]  # the first row of the CSV
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -46,3 +47,20 @@ def small_spiral():
     from dlcore.config import RunConfig
 
     return RunConfig(dataset="spiral", points=100, model="mlp", hidden=(16,), epochs=30, lr=1e-2, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def server():
+    """The app served from this process on a free loopback port, shared by the client and browser tests."""
+    from playground.serve import launch_here
+
+    demo, url = launch_here()
+    yield url
+    demo.close()
+
+
+@pytest.fixture(scope="session")
+def client(server):
+    from gradio_client import Client
+
+    return Client(server, verbose=False)

@@ -4,35 +4,23 @@ house, then draw digits on the Sketchpad without touching its toolbar. Screensho
 import os
 import re
 import shutil
-import socket
-from pathlib import Path
 
 import pytest
 
+from playground.serve import ROOT
+
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+ARTIFACTS = ROOT / "artifacts"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def url():
+def url(server):
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
-    import app
-
-    demo = app.build_demo()
-    _, local, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
-                              ssr_mode=False, quiet=True, css=app.CSS)
-    yield local
-    demo.close()
+    return server
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +35,11 @@ def page(url):
         pg.get_by_role("tab", name="Spiral").wait_for()
         yield pg
         browser.close()
+
+
+def test_every_tab_has_its_own_name(page):
+    names = [t.inner_text().strip() for t in page.get_by_role("tab").all()]
+    assert names == ["Spiral", "Boston housing", "Digits", "Seed lab", "About"]
 
 
 def boundary_src(page) -> str:

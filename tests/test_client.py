@@ -1,42 +1,37 @@
 """The app launched on a local port and driven with gradio_client, as an API user would."""
 
 import re
-import socket
 import time
 
 import numpy as np
 import pytest
+from conftest import HOUSE
 from gradio_client import Client, handle_file
 from PIL import Image
 
-import app
 from dlcore.data import embedded_mnist
 from dlcore.defaults import load_default
-from dlcore.predict import predict_price
+from dlcore.predict import BOSTON_ORDER, predict_price
+from playground.tabs import boston, digits, spiral
 
-HOUSE = [0.00632, 18, 2.31, 0, 0.538, 6.575, 65.2, 4.09, 1, 296, 15.3, 396.9, 4.98]
-SPIRAL = [3, 200, 0.2, 0.8, 0, "mlp", "32,16", "relu", "adam", "1e-2", "cross_entropy", 30, 0, 1e-5, 0, 0, 0, "none",
-          "cpu"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server():
-    demo = app.build_demo()
-    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
-                            ssr_mode=False, quiet=True)
-    yield url
-    demo.close()
+# The API's parameters, in the order positional clients send them: a contract (README, earlier clients). Fields added
+# later come after these, with defaults, so a client sending only these still works.
+CONTRACT = {
+    "/train_spiral": ["classes", "points", "noise", "train_fraction", "seed", "model", "hidden", "activation",
+                      "optimizer", "lr", "loss", "epochs", "batch_size", "weight_decay", "l1", "l2", "dropout",
+                      "scheduler", "device"],
+    "/train_boston": ["model", "hidden", "activation", "optimizer", "lr", "loss", "epochs", "batch_size",
+                      "weight_decay", "l1", "l2", "dropout", "scheduler", "device", "seed", "drop_b"],
+    "/train_digits": ["dataset", "model", "activation", "optimizer", "lr", "loss", "epochs", "batch_size",
+                      "weight_decay", "scheduler", "device", "seed"],
+    "/predict_price": BOSTON_ORDER,
+    "/predict_digit": ["sketch"],
+    "/sketch_preview": ["sketch"],
+}
 
 
-@pytest.fixture(scope="module")
-def client(server):
-    return Client(server, verbose=False)
+def spiral_args(**over) -> dict:
+    return spiral.SPEC.args(**{"points": 200, "hidden": "32,16", "lr": "1e-2", "epochs": 30, "device": "cpu", **over})
 
 
 def sketch_payload(tmp_path, index: int):
@@ -48,10 +43,29 @@ def sketch_payload(tmp_path, index: int):
     return {"background": handle_file(str(path)), "layers": [], "composite": handle_file(str(path))}, str(int(yte[index]))
 
 
-def test_api_names_are_the_contract(client):
-    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/predict_digit", "/predict_price", "/train_spiral", "/train_boston", "/train_digits",
-            "/sketch_preview"} <= names
+def test_api_names_and_parameters_are_the_contract(client):
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    for name, params in CONTRACT.items():
+        got = api[name]["parameters"]
+        assert [p["parameter_name"] for p in got[:len(params)]] == params, name
+        assert all(p["parameter_has_default"] for p in got[len(params):]), f"{name}: a new field without a default"
+    for name, endpoint in api.items():  # every parameter has a real name, none is param_0
+        assert not any(p["parameter_name"].startswith("param_") for p in endpoint["parameters"]), name
+    # the field tables give the training endpoints their names and order
+    for spec in (spiral.SPEC, boston.SPEC, digits.SPEC):
+        assert [p["parameter_name"] for p in api[f"/{spec.api_name}"]["parameters"]] == [f.name for f in spec.fields]
+
+
+def test_a_client_sending_the_original_positional_values_still_trains(client):
+    values = list(spiral_args(epochs=5).values())[:len(CONTRACT["/train_spiral"])]
+    assert "✅" in client.predict(*values, api_name="/train_spiral")[0]
+    # by name, with the rest left to the tab's defaults (as the README shows)
+    assert "epoch 3/3" in client.predict(hidden="8", epochs=3, device="cpu", api_name="/train_spiral")[0]
+
+
+def test_positional_and_keyword_calls_agree(client):
+    positional = client.predict(*HOUSE, api_name="/predict_price")[0]
+    assert client.predict(**dict(zip(BOSTON_ORDER, HOUSE)), api_name="/predict_price")[0] == positional
 
 
 def test_predict_digit(client, tmp_path):
@@ -82,9 +96,7 @@ def test_bad_price_input_is_an_error_not_a_crash(client):
 
 
 def test_training_stream(client):
-    long = list(SPIRAL)
-    long[11] = 400  # epochs
-    job = client.submit(*long, api_name="/train_spiral")
+    job = client.submit(**spiral_args(epochs=400), api_name="/train_spiral")
     outputs = list(job)
     assert len(outputs) >= 3, "the run streamed no intermediate updates"
     status, loss, acc, boundary, download = outputs[-1]
@@ -98,9 +110,7 @@ def test_training_stream(client):
 
 
 def test_cancelled_training_frees_the_worker(client, tmp_path):
-    long = list(SPIRAL)
-    long[11] = 20000  # epochs
-    job = client.submit(*long, api_name="/train_spiral")
+    job = client.submit(**spiral_args(epochs=20000), api_name="/train_spiral")
     deadline = time.time() + 60
     while not job.outputs() and time.time() < deadline:
         time.sleep(0.1)
@@ -113,7 +123,7 @@ def test_cancelled_training_frees_the_worker(client, tmp_path):
     assert "20000" in job.outputs()[-1][0] and "✅" not in job.outputs()[-1][0]
     payload, truth = sketch_payload(tmp_path, 3)
     assert client.predict(payload, api_name="/predict_digit")[0]["label"] == truth
-    short = client.submit(*SPIRAL, api_name="/train_spiral")  # the training slot is free again
+    short = client.submit(**spiral_args(), api_name="/train_spiral")  # the training slot is free again
     assert "✅" in list(short)[-1][0]
 
 
@@ -122,8 +132,8 @@ def test_a_stopped_run_leaves_its_weights_in_that_session_only(server, tmp_path)
     mine, other = Client(server, verbose=False), Client(server, verbose=False)
     payload, _ = sketch_payload(tmp_path, 7)
     assert "built-in" in mine.predict(payload, api_name="/predict_digit")[1]
-    job = mine.submit("MNIST, built-in 5,000 digits", "logistic regression", "relu", "adam", "1e-3", "cross_entropy",
-                      5000, 500, 0, "none", "cpu", 0, api_name="/train_digits")
+    job = mine.submit(**digits.SPEC.args(dataset="MNIST, built-in 5,000 digits", model="logistic regression",
+                                         epochs=5000, batch_size=500, device="cpu"), api_name="/train_digits")
     deadline = time.time() + 60
     while not any("test acc" in out[0] for out in job.outputs()) and time.time() < deadline:
         time.sleep(0.1)

@@ -5,66 +5,33 @@ Numbers (p95 latency, memory growth) are printed and written to artifacts/; the 
 """
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
-import app
 from dlcore.data import embedded_mnist
 from dlcore.predict import predict_digit
+from playground import settings, store
+from playground.serve import ROOT, launch_here, start_app, stop_app
+from playground.tabs import spiral
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
-SPIRAL = [3, 300, 0.2, 0.8, 0, "mlp", "32,16", "relu", "adam", "1e-2", "cross_entropy", 20000, 0, 1e-5, 0, 0, 0,
-          "none", "cpu"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+SPIRAL = spiral.SPEC.args(points=300, hidden="32,16", lr="1e-2", epochs=20000, device="cpu")
 
 
 @pytest.fixture(scope="module")
 def server():
     """`python app.py` in its own process, as deployed: the 32 client threads here do not share its GIL."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-           "GRADIO_ANALYTICS_ENABLED": "False", "DLCORE_OFFLINE": "1"}
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        assert proc.poll() is None, f"app.py exited: {proc.stderr.read().decode()[-2000:]}"
-        try:
-            with urllib.request.urlopen(url, timeout=1) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail(f"app.py did not answer on {url} within 120 s")
+    proc, url, _ = start_app()
     server_pid[0] = proc.pid
     yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_app(proc)
 
 
 server_pid = [0]
@@ -75,7 +42,7 @@ def digits(tmp_path_factory):
     """Held-out digits the default model reads correctly, as Sketchpad PNG files with their labels."""
     folder = tmp_path_factory.mktemp("sketches")
     _, _, xte, yte = embedded_mnist()
-    tm = app.default_model("digits")
+    tm = store.default_model("digits")
     out = []
     for i in range(0, 1000, 7):
         big = np.asarray(Image.fromarray(255 - xte[i].numpy()).resize((280, 280)))
@@ -105,7 +72,7 @@ def rss_mb(pid: int) -> float:
 
 def test_32_concurrent_predictors_while_two_sessions_train(server, digits):
     trainers = [Client(server, verbose=False) for _ in range(2)]
-    jobs = [c.submit(*SPIRAL, api_name="/train_spiral") for c in trainers]
+    jobs = [c.submit(**SPIRAL, api_name="/train_spiral") for c in trainers]
     deadline = time.time() + 60
     while not all(j.outputs() for j in jobs) and time.time() < deadline:
         time.sleep(0.1)
@@ -150,10 +117,9 @@ def test_32_concurrent_predictors_while_two_sessions_train(server, digits):
 
 def test_sessions_are_isolated(server, digits):
     a, b = Client(server, verbose=False), Client(server, verbose=False)
-    short = list(SPIRAL)
-    short[11] = 15
-    job_a = a.submit(*short[:6], "8", *short[7:], api_name="/train_spiral")
-    job_b = b.submit(*short[:6], "48,24", *short[7:], api_name="/train_spiral")
+    short = {**SPIRAL, "epochs": 15}
+    job_a = a.submit(**{**short, "hidden": "8"}, api_name="/train_spiral")
+    job_b = b.submit(**{**short, "hidden": "48,24"}, api_name="/train_spiral")
     out_a, out_b = list(job_a)[-1], list(job_b)[-1]
     assert "✅" in out_a[0] and "✅" in out_b[0]
     # each session predicts with its own model: the digit endpoint of a fresh session still uses the default
@@ -166,7 +132,7 @@ def test_soak_train_cancel_predict(server, digits):
     client = Client(server, verbose=False)
     samples = []
     for cycle in range(50):
-        job = client.submit(*SPIRAL, api_name="/train_spiral")
+        job = client.submit(**SPIRAL, api_name="/train_spiral")
         t0 = time.time()
         while not job.outputs() and time.time() - t0 < 30:
             time.sleep(0.05)
@@ -186,13 +152,11 @@ def test_soak_train_cancel_predict(server, digits):
 
 
 def test_a_full_queue_says_so(monkeypatch):
-    monkeypatch.setattr(app, "QUEUE_SIZE", 1)
-    monkeypatch.setattr(app, "TRAIN_CONCURRENCY", 1)
-    demo = app.build_demo()
-    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
-                            ssr_mode=False, quiet=True)
+    monkeypatch.setattr(settings, "QUEUE_SIZE", 1)
+    monkeypatch.setattr(settings, "TRAIN_CONCURRENCY", 1)
+    demo, url = launch_here()
     try:
-        jobs = [Client(url, verbose=False).submit(*SPIRAL, api_name="/train_spiral") for _ in range(4)]
+        jobs = [Client(url, verbose=False).submit(**SPIRAL, api_name="/train_spiral") for _ in range(4)]
         messages = []
         for j in jobs[1:]:
             try:
@@ -207,7 +171,6 @@ def test_a_full_queue_says_so(monkeypatch):
 
 
 def test_time_limit_ends_a_job(monkeypatch):
-    monkeypatch.setattr(app, "LIMITS", app.Limits(max_seconds=1.0))
-    outs = list(app.train_spiral(*SPIRAL, {}))
-    status, *_, state, _ = outs[-1]
-    assert "time budget of 1 s ran out" in status and state["model"] is not None
+    monkeypatch.setattr(settings, "LIMITS", settings.LIMITS.__class__(max_seconds=1.0))
+    out = list(spiral.SPEC.stream(SPIRAL, {}))[-1]
+    assert "time budget of 1 s ran out" in out["status"] and out["state"]["model"] is not None

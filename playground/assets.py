@@ -1,0 +1,35 @@
+"""The page's style and the small scripts the Sketchpad needs (Gradio 6's editor starts with no tool selected)."""
+
+CSS = """
+#boundary img { cursor: crosshair; }
+.status textarea, .status p { font-family: ui-monospace, monospace; }
+footer { display: none !important; }
+"""
+
+# Gradio 6's image editor starts with no tool selected; select its brush so the first stroke draws. A click on the
+# brush while it is already selected would change nothing here, but skip it anyway when it is highlighted.
+SELECT_BRUSH_JS = """
+() => {
+  const t0 = Date.now();
+  const tick = () => {
+    const root = document.querySelector('#sketchpad');
+    const brush = root && root.querySelector('button[aria-label="Brush"]');
+    if (brush && root.querySelector('canvas')) {
+      if (!brush.classList.contains('highlight')) brush.click();
+      return;
+    }
+    if (Date.now() - t0 < 8000) setTimeout(tick, 150);
+  };
+  setTimeout(tick, 100);
+}
+"""
+
+# Clear through the editor's own "Clear canvas" button: sending None to the Sketchpad leaves 6.31's editor loading.
+CLEAR_SKETCH_JS = """
+() => {
+  const root = document.querySelector('#sketchpad');
+  const clear = root && root.querySelector('button[aria-label="Clear canvas"]');
+  if (clear) clear.click();
+  (SELECT_BRUSH)();
+}
+""".replace("SELECT_BRUSH", SELECT_BRUSH_JS.strip())
