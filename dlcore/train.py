@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import torch
 
@@ -20,7 +21,7 @@ from .models import build_model, count_params, forward_chunked
 from .optim import OPTIMIZERS, build_loss, build_optimizer, build_scheduler, penalty
 from .records import Progress, TrainedModel
 
-__all__ = ["DeviceError", "Progress", "TrainedModel", "Trainer", "available_devices", "forward_chunked",
+__all__ = ["DeviceError", "Progress", "Resume", "TrainedModel", "Trainer", "available_devices", "forward_chunked",
            "resolve_device", "train"]
 
 DIVERGE_FACTOR = 1e6  # a loss this many times its first value (or non-finite) counts as diverged
@@ -58,10 +59,23 @@ def _metrics(task: str, out: torch.Tensor, y: torch.Tensor) -> dict:
     return {"rmse": math.sqrt(mse), "mae": err.abs().mean().item(), "r2": 1.0 - mse / var if var > 0 else float("nan")}
 
 
-class Trainer:
-    """Builds data, model, optimizer, scheduler and loss from a RunConfig; `run()` trains and yields progress."""
+@dataclass
+class Resume:
+    """Where a run picks up: an earlier run's weights, and its optimizer's state when the optimizer is the same."""
 
-    def __init__(self, cfg: RunConfig, data: Data | None = None, limits: Limits | None = None):
+    weights: dict[str, torch.Tensor]  # a state_dict, on the CPU
+    optimizer: str = ""  # the optimizer's registry name the state belongs to
+    optimizer_state: dict | None = None
+
+
+class Trainer:
+    """Builds data, model, optimizer, scheduler and loss from a RunConfig; `run()` trains and yields progress.
+
+    With `resume`, the model starts from an earlier run's weights (and optimizer state), for "continue training".
+    """
+
+    def __init__(self, cfg: RunConfig, data: Data | None = None, limits: Limits | None = None,
+                 resume: Resume | None = None):
         self.limits = limits or Limits.from_env()
         self.cfg = cfg.validate(self.limits)
         self.device = resolve_device(cfg.device)
@@ -86,6 +100,28 @@ class Trainer:
         self.scheduler = build_scheduler(cfg.scheduler, self.optimizer, cfg)
         self.loss_fn = build_loss(cfg.task, cfg.loss_name)
         self.history: list[Progress] = []
+        if resume is not None:
+            self._resume(resume)
+
+    def _resume(self, resume: Resume) -> None:
+        try:
+            self.model.load_state_dict(resume.weights, strict=True)
+        except RuntimeError as e:
+            raise ConfigError("the earlier model's weights do not fit these settings (another architecture or data); "
+                              "keep the architecture to continue, or train from scratch") from e
+        if resume.optimizer_state is not None and resume.optimizer == self.cfg.optimizer:
+            self.optimizer.load_state_dict(resume.optimizer_state)
+        elif resume.optimizer_state is not None:
+            self.notes.append(f"the optimizer changed from {resume.optimizer} to {self.cfg.optimizer}, so it starts "
+                              "afresh from the earlier weights")
+
+    def resume_point(self) -> Resume:
+        """The current weights and optimizer state, to continue from later (copied to the CPU)."""
+        weights = {k: v.detach().to("cpu").clone() for k, v in self.model.state_dict().items()}
+        state = self.optimizer.state_dict()
+        moved = {k: {n: (t.detach().to("cpu").clone() if torch.is_tensor(t) else t) for n, t in v.items()}
+                 for k, v in state["state"].items()}
+        return Resume(weights, self.cfg.optimizer, {"state": moved, "param_groups": state["param_groups"]})
 
     @property
     def params(self) -> int:

@@ -8,6 +8,7 @@ import torch
 
 from dlcore.config import RunConfig
 from dlcore.data import load_data
+from dlcore.errors import ConfigError
 from dlcore.train import Trainer, forward_chunked, train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -177,3 +178,23 @@ def test_boston_mlp_beats_linear_on_every_split():
         mlp = train(RunConfig(dataset="boston", model="mlp", hidden=(64, 32), optimizer="adam", lr=1e-2, epochs=500,
                               weight_decay=1e-4, seed=seed, device="cpu"))[1]
         assert mlp.metrics["test_rmse"] < lin.metrics["test_rmse"] - 0.5, seed
+
+
+def test_resume_continues_from_the_weights_and_the_optimizer_state(small_spiral):
+    """Two runs of 15 epochs, the second resumed from the first, end where one run of 30 ends."""
+    from dlcore.train import Resume, Trainer
+
+    whole = Trainer(small_spiral)
+    *_, final_whole = whole.run()
+    half = small_spiral.replace(epochs=15)
+    first = Trainer(half)
+    list(first.run())
+    second = Trainer(half, resume=first.resume_point())
+    *_, final = second.run()
+    # the same weights and Adam moments; only the batch order restarts (full batch here, so none)
+    assert final.train_loss == pytest.approx(final_whole.train_loss, rel=1e-4)
+    with pytest.raises(ConfigError, match="do not fit these settings"):
+        Trainer(half.replace(hidden=(8,)), resume=first.resume_point())
+    sgd = Trainer(half.replace(optimizer="sgd"), resume=first.resume_point())
+    assert any("starts afresh" in n for n in sgd.notes)
+    assert isinstance(first.resume_point(), Resume)
