@@ -56,8 +56,11 @@ def run_reproduction(values: dict):
     """Stream a reproduction: the long ones (spiral table, MNIST FFN) list each row as it finishes, can be stopped
     (what finished stays listed) and end at the job's time limit (then the table shows the rows done by then)."""
     name = values["name"]
-    if name not in ("spiral-table", "mnist-ffn"):
-        yield reproduce(values)
+    if name not in ("spiral-table", "mnist-ffn"):  # short, but on a worker thread at training priority all the same
+        job = Job(lambda job: reproduce(values), name="reproduction")
+        for _ in job.stream():
+            pass
+        yield job.result
         return
     fn = seeds.spiral_table if name == "spiral-table" else seeds.mnist_ffn
     lines: list[str] = []
