@@ -39,9 +39,7 @@ def reproduce(values: dict) -> dict:
     if name not in seeds.REPRODUCTIONS:
         raise ConfigError(f"reproduction {name!r} is unknown; choose from {sorted(seeds.REPRODUCTIONS)}")
     if name == "gd-1d":
-        rate = parse_number("learning rate", values["lr"], example="0.001")
-        if not 0 < rate <= 1:
-            raise ConfigError(f"learning rate {rate:g} is out of range; use a value in (0, 1], e.g. 0.001")
+        rate = seeds.check_gd_lr(parse_number("learning rate", values["lr"], example="0.001"))
         return _shown(seeds.gd_1d(lr=rate), seeds.gd_1d_figure(rate))
     return _shown(seeds.REPRODUCTIONS[name][0]())
 
