@@ -6,9 +6,9 @@ import gradio as gr
 
 from dlcore import plots
 from dlcore.errors import ConfigError
-from dlcore.predict import predict_points
+from dlcore.predict import probe_point
 from dlcore.records import TrainedModel
-from dlcore.session import cached_data, parse_number
+from dlcore.session import cached_data
 
 from .. import fields
 from ..fields import build_config
@@ -48,8 +48,7 @@ def probe(values: dict, state: dict | None = None) -> dict:
     tm = (state or {}).get("model")
     if tm is None:
         raise ConfigError("there is no spiral model yet; press Train first, then click the picture or enter x and y")
-    px, py = parse_number("x", values["x"], example="0.3"), parse_number("y", values["y"], example="-0.2")
-    probs = predict_points(tm, [[px, py]])[0]
+    probs = probe_point(tm, (values["x"], values["y"]))  # finite, within the stated range
     return {"probe": {f"class {name}": float(p) for name, p in zip(tm.meta["class_names"], probs)}}
 
 
