@@ -16,12 +16,14 @@ from . import admission, sessions, settings, store
 from .assets import CSS
 from .settings import DEVICE_CHOICES, DOWNLOAD_DIR, remove_download_dir
 from .tabs import about, boston, digits, seedlab, spiral
+from .widgets import quiet_choice_refusals
 
 atexit.register(remove_download_dir)
 
 
 def build_demo() -> gr.Blocks:
     """The app. Event names given with api_name are a contract for API clients (see the README)."""
+    quiet_choice_refusals()
     # gradio deletes the files it made (outputs, uploads) once they are CACHE_AGE seconds old, and all of them at exit
     with gr.Blocks(title="Neural Network Playground",
                    delete_cache=(min(60, int(settings.CACHE_AGE)), int(settings.CACHE_AGE))) as demo:
