@@ -15,7 +15,9 @@ result streams with an ASGI middleware:
   `/gradio_api/call/<name>/<event id>`); one whose client has not listened for `LISTEN_GRACE` seconds is dropped
   (waiting or running), without using a core;
 - Gradio's per-session bookkeeping of clients that never listen is cleared after `FORGET_AFTER` seconds, and a new
-  session never pushes out one that is listening (gradio keeps 2,000 sessions' message queues and drops the oldest).
+  session never pushes out one that is listening (gradio keeps 2,000 sessions' message queues and drops the oldest);
+- image blobs parked by an ImageEditor through the component server are bounded (layer index, total bytes) and
+  dropped after `BLOB_TTL` seconds.
 
 The hooks are installed by `install(demo)` (in `build_demo`); the middleware and the sweeper come with `launch()`.
 """
@@ -26,6 +28,7 @@ import asyncio
 import logging
 import time
 import uuid
+import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -248,7 +251,8 @@ class Gate:
 
 
 class ListenerMiddleware:
-    """ASGI middleware: counts the open result streams per session (and answers the routes the app does not use)."""
+    """ASGI middleware: counts the open result streams per session, and answers the deep-link route (which would
+    save a session's component values to disk on request; the app offers no deep links) with 404."""
 
     def __init__(self, app, gate: Gate):
         self.app, self.gate = app, gate
@@ -256,6 +260,10 @@ class ListenerMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] != "GET":
             return await self.app(scope, receive, send)
+        if scope["path"].rstrip("/").endswith("/deep_link"):
+            await send({"type": "http.response.start", "status": 404,
+                        "headers": [(b"content-type", b"application/json")]})
+            return await send({"type": "http.response.body", "body": b'{"detail": "Not Found"}'})
         session = self.gate.stream_session(scope["path"], scope.get("query_string", b"").decode("latin-1"))
         if session is None:
             return await self.app(scope, receive, send)
@@ -272,7 +280,72 @@ def install(demo: gr.Blocks) -> Gate:
     demo._queue.push = gate.push
     demo._queue.process_events = gate.process_events
     demo.gate = gate
+    guard_image_blobs()
     return gate
+
+
+# ---------------------------------------------------------------- image blobs parked by the component server
+# An ImageEditor (the Sketchpad) accepts its layers as blobs through /gradio_api/component_server and keeps them in
+# memory, per component, until an event reads that drawing; gradio 6.31 keeps them forever otherwise, takes a layer
+# index from the client (index 10**9 builds a list of a billion entries), and takes any number of blobs.
+BLOB_TTL = 60.0  # seconds a parked drawing is kept for the event that reads it
+BLOB_LAYERS = 16  # layer indexes accepted: 0 .. BLOB_LAYERS - 1
+_parked: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # editor -> {drawing id: arrival time}
+
+
+def _blob_size(blobs) -> int:
+    parts = [blobs.background, blobs.composite, *blobs.layers]
+    return sum(len(p) for p in parts if p is not None)
+
+
+def parked_bytes() -> int:
+    """Bytes of image blobs all editors hold."""
+    return sum(_blob_size(b) for editor in list(_parked) for b in list(editor.blob_storage.values()))
+
+
+def guard_image_blobs() -> None:
+    """Wrap gr.ImageEditor.accept_blobs (once, for every editor): a bounded layer index, a cap on the bytes parked
+    (DLCORE_BLOB_MB), and an arrival time for `sweep_blobs`."""
+    original = gr.ImageEditor.accept_blobs
+    if getattr(original, "_guarded", False):
+        return
+
+    def accept_blobs(self, data):
+        index = data.data.get("index")
+        if index not in (None, "", "null"):
+            try:
+                layer = int(index)
+            except (TypeError, ValueError):
+                layer = -1
+            if not 0 <= layer < BLOB_LAYERS:
+                raise gr.Error(f"layer index {index!r} is out of range; a drawing has layers 0 to {BLOB_LAYERS - 1}",
+                               print_exception=False)
+        incoming = sum(len(f[1]) for f in data.files)
+        if parked_bytes() + incoming > settings.BLOB_MB * 1e6:
+            raise gr.Error(f"too many drawings are waiting to be read (over {settings.BLOB_MB:g} MB, DLCORE_BLOB_MB); "
+                           "try again in a minute", print_exception=False)
+        _parked.setdefault(self, {}).setdefault(data.data["id"], time.monotonic())
+        return original(self, data)
+
+    accept_blobs._is_server_fn = True
+    accept_blobs._guarded = True
+    accept_blobs.__doc__ = original.__doc__
+    gr.ImageEditor.accept_blobs = accept_blobs
+
+
+def sweep_blobs(now: float | None = None) -> int:
+    """Drop drawings parked longer than BLOB_TTL (no event read them); returns how many."""
+    now = time.monotonic() if now is None else now
+    dropped = 0
+    for editor, arrived in list(_parked.items()):
+        for blob_id, t in list(arrived.items()):
+            if blob_id not in editor.blob_storage:  # read by its event
+                arrived.pop(blob_id, None)
+            elif now - t > BLOB_TTL:
+                editor.blob_storage.pop(blob_id, None)
+                arrived.pop(blob_id, None)
+                dropped += 1
+    return dropped
 
 
 async def sweeper(gate: Gate, every: float = 1.0) -> None:
@@ -280,6 +353,7 @@ async def sweeper(gate: Gate, every: float = 1.0) -> None:
     while True:
         try:
             gate.sweep()
+            sweep_blobs()
         except Exception:  # a bug here must not stop the sweeping
             log.exception("admission sweep failed")
         await asyncio.sleep(every)
