@@ -18,7 +18,7 @@ from .settings import DEVICE_CHOICES, DOWNLOAD_DIR, remove_download_dir
 from .tabs import about, boston, digits, seedlab, spiral
 from .widgets import quiet_choice_refusals
 
-atexit.register(remove_download_dir)
+atexit.register(remove_download_dir)  # and this process's folder of gradio's files (settings.CACHE_DIR)
 
 
 def build_demo() -> gr.Blocks:
@@ -47,7 +47,8 @@ def lifespan(demo: gr.Blocks):
     async def run(app):
         holder = sessions.install(app)
         tasks = [asyncio.create_task(admission.sweeper(demo.gate)),
-                 asyncio.create_task(sessions.expirer(holder, settings.SESSION_TTL, demo.gate.busy_sessions)),
+                 asyncio.create_task(sessions.expirer(holder, settings.SESSION_TTL, demo.gate.busy_sessions,
+                                                      every=min(5.0, settings.SESSION_TTL))),
                  asyncio.create_task(store.pruner())]
         try:
             yield
@@ -58,16 +59,21 @@ def lifespan(demo: gr.Blocks):
     return run
 
 
-def _stop_on_sigterm() -> None:
-    """SIGTERM (a Space stopping, `kill`) ends the server as Ctrl-C does, so the clean-up at exit runs: gradio's
-    cache and the download folder are removed (by default Python dies at once and leaves them behind)."""
+def _close_on_signals(demo: gr.Blocks) -> None:
+    """SIGTERM (a Space stopping, `kill`) and SIGINT (Ctrl-C) close the app as demo.close() does: the queue stops,
+    open streams and heartbeats end, the server shuts down and the exit clean-up runs (files deleted). By default
+    SIGTERM killed the process at once, leaving its files, and Ctrl-C left the heartbeats open, so the server's
+    shutdown outlasted gradio's 5 s wait. A second signal interrupts at once."""
     if threading.current_thread() is not threading.main_thread():
         return
 
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
+    def close(signum, frame):
+        if not demo.is_running:  # the second signal: stop waiting
+            raise KeyboardInterrupt
+        demo.close(verbose=False)
 
-    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGTERM, close)
+    signal.signal(signal.SIGINT, close)
 
 
 def launch(demo: gr.Blocks, **kwargs):
@@ -82,5 +88,5 @@ def launch(demo: gr.Blocks, **kwargs):
     options = {"ssr_mode": False, "css": CSS, "max_file_size": settings.LIMITS.max_upload_bytes, "show_error": True,
                "allowed_paths": [str(DOWNLOAD_DIR)], "app_kwargs": app_kwargs, **kwargs}
     if not options.get("prevent_thread_lock"):
-        _stop_on_sigterm()
+        _close_on_signals(demo)
     return demo.launch(**options)

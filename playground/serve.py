@@ -155,10 +155,10 @@ def disk_mb(*folders: str | Path) -> float:
     """Bytes under `folders`, in MB (missing folders count as empty)."""
     total = 0
     for folder in folders:
-        for p in Path(folder).rglob("*"):
-            try:
-                if p.is_file() and not p.is_symlink():
-                    total += p.stat().st_size
-            except OSError:
-                pass
+        for root, _, names in os.walk(folder):  # tolerates files and folders deleted while it walks
+            for name in names:
+                try:
+                    total += os.lstat(os.path.join(root, name)).st_size
+                except OSError:
+                    pass
     return total / 1e6

@@ -36,6 +36,38 @@ DOWNLOAD_DIR = Path(tempfile.mkdtemp(prefix="dlcore-models-"))
 DOWNLOAD_TTL = 60.0  # seconds a file stays in DOWNLOAD_DIR (gradio serves its own copy from its cache)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def _private_cache() -> Path:
+    """This process's own folder for gradio's files, made GRADIO_TEMP_DIR before any component exists.
+
+    Everything gradio writes for the app (outputs, uploads, cached downloads) lands in one folder that the app sweeps
+    by age and removes at exit, including files gradio loses track of (those made for a component a handler updated
+    are listed only on that session's copy of it, which its delete_cache never sees). Folders left by processes that
+    died (SIGKILL) are removed when the next one starts."""
+    base = Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
+    base.mkdir(parents=True, exist_ok=True)
+    for old in base.glob("dlcore-cache-*-*"):
+        pid = old.name.split("-")[2]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"dlcore-cache-{os.getpid()}-", dir=base))
+    os.environ["GRADIO_TEMP_DIR"] = str(folder)
+    return folder
+
+
+CACHE_DIR = _private_cache()
+
+
 def remove_download_dir() -> None:
-    """Delete this process's download folder (at exit)."""
+    """Delete this process's download folder and its folder of gradio's files (at exit)."""
     shutil.rmtree(DOWNLOAD_DIR, ignore_errors=True)
+    shutil.rmtree(CACHE_DIR, ignore_errors=True)

@@ -73,11 +73,34 @@ def _prune_downloads() -> None:
             pass
 
 
+def sweep_cache(age: float) -> int:
+    """Delete the files in this process's folder of gradio's files (settings.CACHE_DIR) older than `age` seconds,
+    except the download files a tab still offers, and the folders left empty; returns how many files went."""
+    cutoff, gone = time.time() - age, 0
+    for path in sorted(settings.CACHE_DIR.rglob("*"), reverse=True):  # files before their folders
+        try:
+            if path.is_dir():
+                if path != settings.CACHE_DIR and not any(path.iterdir()) and path.stat().st_mtime < cutoff:
+                    path.rmdir()
+            elif str(path) not in KEEP and path.stat().st_mtime < cutoff:
+                path.unlink()
+                gone += 1
+        except OSError:  # gone meanwhile, or in use
+            pass
+    return gone
+
+
 async def pruner(every: float = 10.0) -> None:
-    """Prune the staging folder every `every` seconds, for the server's lifetime."""
+    """Prune the staging folder every `every` seconds, and gradio's files of this process every minute (or every
+    CACHE_AGE seconds, if shorter), for the server's lifetime."""
+    last_sweep = 0.0
     while True:
         await asyncio.sleep(every)
         await asyncio.to_thread(_prune_downloads)
+        now = time.monotonic()
+        if now - last_sweep >= min(60.0, settings.CACHE_AGE):
+            last_sweep = now
+            await asyncio.to_thread(sweep_cache, settings.CACHE_AGE)
 
 
 # Each tab's Download button offers one file: its model's checkpoint, written once into gradio's cache (where gradio
@@ -185,12 +208,12 @@ def check_room(nbytes: int, state: dict | None, what: str) -> None:
     replaced = model_bytes((state or {}).get("model"))
     mine = sum(_kept(values) for sid, values in sessions if sid == me) - replaced + nbytes
     total = sum(_kept(values) for _, values in sessions) - replaced + nbytes
-    size = f"{what} ({nbytes / MB:.1f} MB)"
+    size = f"{what} ({nbytes / MB:.3g} MB)"
     if mine > settings.SESSION_MODEL_MB * MB:
-        raise ConfigError(f"{size} would bring this session's kept models to {mine / MB:.1f} MB, over the cap of "
+        raise ConfigError(f"{size} would bring this session's kept models to {mine / MB:.3g} MB, over the cap of "
                           f"{settings.SESSION_MODEL_MB:g} MB (DLCORE_SESSION_MODEL_MB); use a smaller model")
     if total > settings.TOTAL_MODEL_MB * MB:
-        raise ConfigError(f"{size} would bring the models kept for all users to {total / MB:.0f} MB, over the "
+        raise ConfigError(f"{size} would bring the models kept for all users to {total / MB:.3g} MB, over the "
                           f"server's cap of {settings.TOTAL_MODEL_MB:g} MB (DLCORE_TOTAL_MODEL_MB); use a smaller "
                           "model, or try again later (idle sessions are freed)")
 
