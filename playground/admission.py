@@ -25,6 +25,7 @@ The hooks are installed by `install(demo)` (in `build_demo`); the middleware and
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
@@ -36,7 +37,7 @@ import gradio as gr
 from gradio.server_messages import ProcessCompletedMessage
 from gradio.utils import error_payload
 
-from . import settings
+from . import settings, store
 
 log = logging.getLogger("playground.admission")
 TRAIN = "train"  # the concurrency id of every long job (training.train_event)
@@ -251,19 +252,21 @@ class Gate:
 
 
 class ListenerMiddleware:
-    """ASGI middleware: counts the open result streams per session, and answers the deep-link route (which would
-    save a session's component values to disk on request; the app offers no deep links) with 404."""
+    """ASGI middleware: counts the open result streams per session; answers the deep-link route (which would save a
+    session's component values to disk on request; the app offers no deep links) with 404, and uploads with 507
+    while this process's files exceed DLCORE_CACHE_MB."""
 
     def __init__(self, app, gate: Gate):
         self.app, self.gate = app, gate
 
     async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].rstrip("/").endswith("/upload") \
+                and store.CACHE_BYTES[0] > settings.CACHE_MB * 1e6:
+            return await _answer(send, 507, "The server's space for uploaded files is full; try again in a few minutes.")
         if scope["type"] != "http" or scope["method"] != "GET":
             return await self.app(scope, receive, send)
         if scope["path"].rstrip("/").endswith("/deep_link"):
-            await send({"type": "http.response.start", "status": 404,
-                        "headers": [(b"content-type", b"application/json")]})
-            return await send({"type": "http.response.body", "body": b'{"detail": "Not Found"}'})
+            return await _answer(send, 404, "Not Found")
         session = self.gate.stream_session(scope["path"], scope.get("query_string", b"").decode("latin-1"))
         if session is None:
             return await self.app(scope, receive, send)
@@ -272,6 +275,12 @@ class ListenerMiddleware:
             return await self.app(scope, receive, send)
         finally:
             self.gate.closed(session)
+
+
+async def _answer(send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def install(demo: gr.Blocks) -> Gate:

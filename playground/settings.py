@@ -26,6 +26,7 @@ SESSION_MODEL_MB = env_number("DLCORE_SESSION_MODEL_MB", 64.0)  # kept models of
 TOTAL_MODEL_MB = env_number("DLCORE_TOTAL_MODEL_MB", 1024.0)  # kept models of all sessions together
 CACHE_AGE = env_number("DLCORE_CACHE_AGE", 1800.0)  # seconds a file in gradio's cache (outputs, uploads) is kept
 BLOB_MB = env_number("DLCORE_BLOB_MB", 200.0)  # drawings' image blobs parked in memory, all users together
+CACHE_MB = env_number("DLCORE_CACHE_MB", 2000.0)  # gradio's files of this process (CACHE_DIR) before uploads are refused
 # Threads per torch op. Several jobs share the process, and torch's thread pools collapse when oversubscribed (a
 # 512x512 matmul ran 6x slower on 2 threads than on 1 with one other busy core here), so split the cores between the
 # training slots unless DLCORE_TORCH_THREADS says otherwise.

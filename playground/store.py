@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import itertools
+import os
 import shutil
 import tempfile
 import threading
@@ -73,34 +75,40 @@ def _prune_downloads() -> None:
             pass
 
 
+CACHE_BYTES = [0]  # what settings.CACHE_DIR held at the last sweep (the admission middleware reads it)
+
+
 def sweep_cache(age: float) -> int:
     """Delete the files in this process's folder of gradio's files (settings.CACHE_DIR) older than `age` seconds,
-    except the download files a tab still offers, and the folders left empty; returns how many files went."""
-    cutoff, gone = time.time() - age, 0
-    for path in sorted(settings.CACHE_DIR.rglob("*"), reverse=True):  # files before their folders
-        try:
-            if path.is_dir():
-                if path != settings.CACHE_DIR and not any(path.iterdir()) and path.stat().st_mtime < cutoff:
-                    path.rmdir()
-            elif str(path) not in KEEP and path.stat().st_mtime < cutoff:
-                path.unlink()
-                gone += 1
-        except OSError:  # gone meanwhile, or in use
-            pass
+    except the download files a tab still offers, and the folders left empty; count what stays (CACHE_BYTES).
+    Returns how many files went."""
+    cutoff, gone, kept = time.time() - age, 0, 0
+    for root, _, names in os.walk(settings.CACHE_DIR, topdown=False):  # a folder after its files
+        for name in names:
+            path = os.path.join(root, name)
+            try:
+                info = os.lstat(path)
+                if path not in KEEP and info.st_mtime < cutoff:
+                    os.unlink(path)
+                    gone += 1
+                else:
+                    kept += info.st_size
+            except OSError:  # gone meanwhile
+                pass
+        with contextlib.suppress(OSError):  # an emptied folder goes a minute later (gradio may be about to use it)
+            if root != str(settings.CACHE_DIR) and not os.listdir(root) and os.lstat(root).st_mtime < time.time() - 60:
+                os.rmdir(root)
+    CACHE_BYTES[0] = kept
     return gone
 
 
 async def pruner(every: float = 10.0) -> None:
-    """Prune the staging folder every `every` seconds, and gradio's files of this process every minute (or every
-    CACHE_AGE seconds, if shorter), for the server's lifetime."""
-    last_sweep = 0.0
+    """Every `every` seconds, for the server's lifetime: prune the staging folder and sweep gradio's files of this
+    process (those older than CACHE_AGE go; the rest are counted for the upload cap)."""
     while True:
         await asyncio.sleep(every)
         await asyncio.to_thread(_prune_downloads)
-        now = time.monotonic()
-        if now - last_sweep >= min(60.0, settings.CACHE_AGE):
-            last_sweep = now
-            await asyncio.to_thread(sweep_cache, settings.CACHE_AGE)
+        await asyncio.to_thread(sweep_cache, settings.CACHE_AGE)
 
 
 # Each tab's Download button offers one file: its model's checkpoint, written once into gradio's cache (where gradio

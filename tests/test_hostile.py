@@ -327,3 +327,38 @@ def test_a_session_may_run_two_trainings_at_most(server):
     finally:
         for job in jobs:
             job.cancel()
+
+
+def test_uploads_are_refused_while_the_cache_is_full(server):
+    import urllib.error
+    import urllib.request
+
+    before = store.CACHE_BYTES[0]
+    store.CACHE_BYTES[0] = int(settings.CACHE_MB * 1e6) + 1  # as the sweep would count it
+    try:
+        req = urllib.request.Request(server + "gradio_api/upload", data=b"--x--\r\n", method="POST",
+                                     headers={"Content-Type": "multipart/form-data; boundary=x"})
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(req, timeout=30)
+        assert e.value.code == 507 and b"space for uploaded files is full" in e.value.read()
+    finally:
+        store.CACHE_BYTES[0] = before
+
+
+def test_the_cache_sweep_deletes_old_files_but_not_offered_downloads():
+    old, offered, fresh = (settings.CACHE_DIR / "sweep-test" / name for name in ("old.png", "offered.bin", "new.png"))
+    old.parent.mkdir(exist_ok=True)
+    for path in (old, offered, fresh):
+        path.write_bytes(b"x" * 1000)
+    past = time.time() - 3600
+    os.utime(old, (past, past))
+    os.utime(offered, (past, past))
+    store.KEEP.add(str(offered))
+    try:
+        assert store.sweep_cache(age=1800) >= 1
+        assert not old.exists() and offered.exists() and fresh.exists() and store.CACHE_BYTES[0] >= 2000
+    finally:
+        store.KEEP.discard(str(offered))
+        store.sweep_cache(age=0)
+    assert not any(old.parent.iterdir())  # everything of this test went (the folder goes a minute later)
+    old.parent.rmdir()
