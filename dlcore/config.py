@@ -74,7 +74,8 @@ def _flags(cfg, names: tuple[str, ...]) -> None:
     """Booleans only as booleans: "false" (a non-empty string) or 1 from a crafted checkpoint must not read as true."""
     for name in names:
         if not isinstance(getattr(cfg, name), bool):
-            raise ConfigError(f"{name.replace('_', ' ')} {getattr(cfg, name)!r} is not true or false; send a boolean")
+            raise ConfigError(f"{name.replace('_', ' ')} {getattr(cfg, name)!r} is not true or false; "
+                              "use a boolean, true or false")
 
 
 @dataclass(frozen=True)
