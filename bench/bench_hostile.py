@@ -4,8 +4,8 @@
 
 - flood: 66 raw POSTs to /gradio_api/queue/join for /train_spiral (a long run), each from its own session, never
   opening the result stream; then one /predict_price and one /predict_digit through gradio_client (latency, or the
-  error), a gradio_client training join (admitted or refused, and the message), the server's CPU use in windows
-  after the flood, and how long after the flood a gradio_client training run goes through.
+  error), a gradio_client training join (admitted or refused, and the message), how long after the flood such a
+  join is admitted (retrying every 0.5 s) and how long its 5-epoch run takes, then the server's CPU use in windows.
 - sessions: N fresh sessions asking one price each (POST /gradio_api/call/predict_price, as curl would); the server's
   RSS before, after, after the sessions' expiry (DLCORE_SESSION_TTL, short here), and after a second round of N.
 - runs: 12 runs of the largest spiral MLP the limits allow (2048,2048: 4.2 M parameters) in one gradio_client session,
@@ -86,16 +86,18 @@ def flood(tmp: Path) -> dict:
         label = timed_call(lambda: client.predict({"background": handle_file(digit), "layers": [],
                                                    "composite": handle_file(digit)}, api_name="/predict_digit"))
         trained = timed_call(lambda: client.predict(**{**LONG, "epochs": 5}, api_name="/train_spiral"))
-        cpu = {f"{round(time.perf_counter() - t_flood)}s": round(cpu_share(proc.pid, 3.0), 2) for _ in range(4)}
-        retried = trained
+        retried, reopened = trained, 0.0
         while retried[1] != "ok" and time.perf_counter() - t_flood < 120:  # until the flood's jobs are gone
-            time.sleep(1)
+            time.sleep(0.5)
+            reopened = time.perf_counter() - t_flood
             retried = timed_call(lambda: client.predict(**{**LONG, "epochs": 5}, api_name="/train_spiral"))
+        cpu = {f"{round(time.perf_counter() - t_flood)}s": round(cpu_share(proc.pid, 3.0), 2) for _ in range(4)}
         return {"joins": len(codes), "join_status": {str(c): codes.count(c) for c in sorted(set(codes))},
                 "predict_price_s": round(price[0], 2), "predict_price": price[1],
                 "predict_digit_s": round(label[0], 2), "predict_digit": label[1],
                 "client_training_s": round(trained[0], 2), "client_training": trained[1],
-                "client_training_ok_after_s": round(time.perf_counter() - t_flood, 1) if retried[1] == "ok" else None,
+                "client_training_admitted_after_s": round(reopened, 1) if retried[1] == "ok" else None,
+                "client_training_run_s": round(retried[0], 1),
                 "cpu_cores_after_flood": cpu}
     finally:
         stop_app(proc)
