@@ -108,20 +108,23 @@ class Gate:
         fn = self.queue.blocks.fns.get(body.fn_index) if body.fn_index is not None else None
         if fn is None:  # gradio answers that itself
             return await self._push(body, request, username)
-        session = body.session_hash
-        if fn.concurrency_id != TRAIN:
-            waiting = sum(1 for e in self._waiting() if e.concurrency_id != TRAIN)
-            if waiting >= self.queue_size:
-                self.tally.refused_other += 1
-                return False, f"Queue is full: {waiting} requests are waiting; try again in a few seconds.", "queue_full"
-            if not self._make_room(session):
-                self.tally.refused_other += 1
-                return False, "The server is serving as many sessions as it can; try again in a minute.", "queue_full"
-            return await self._push(body, request, username)
+        if fn.concurrency_id == TRAIN:
+            return await self._push_training(body, request, username)
+        waiting = sum(1 for e in self._waiting() if e.concurrency_id != TRAIN)
+        full = (f"Queue is full: {waiting} requests are waiting; try again in a few seconds."
+                if waiting >= self.queue_size else self._no_room(body.session_hash))
+        if full:
+            self.tally.refused_other += 1
+            return False, full, "queue_full"
+        return await self._push(body, request, username)
+
+    async def _push_training(self, body, request, username):
         async with self._lock:  # the count and the push together, so two joins at once cannot both take the last place
-            refusal = self._refusal(session)
-            if refusal is None and not self._make_room(session):
-                refusal = "the server is serving as many sessions as it can"
+            full = self._no_room(body.session_hash)  # not even room to say so in the session's message queue
+            if full:
+                self.tally.refused_other += 1
+                return False, full, "queue_full"
+            refusal = self._refusal(body.session_hash)
             if refusal is not None:
                 return self._refuse(body, refusal)
             ok, event_id, status = await self._push(body, request, username)
@@ -129,6 +132,11 @@ class Gate:
             self.tally.admitted += 1
             self.quiet_since[body.session_hash] = time.monotonic()
         return ok, event_id, status
+
+    def _no_room(self, session: str | None) -> str:
+        """'' when the session's messages have a place in gradio's message queues, else why not."""
+        return "" if self._make_room(session) else \
+            "The server is serving as many sessions as it can; try again in a minute."
 
     def _refusal(self, session: str | None) -> str | None:
         if session is not None:
