@@ -47,7 +47,7 @@ FULL = "Training is full"
 
 @dataclass
 class Tally:
-    """What the gate did since the server started (logged, and read by tests)."""
+    """What the gate did since the server started (`demo.gate.tally`, for a look at a running server)."""
 
     admitted: int = 0
     refused_session: int = 0
