@@ -165,8 +165,9 @@ def cmd_predict(a: argparse.Namespace) -> int:
     from pathlib import Path
 
     from . import checkpoint, predict
+    from .limits import Limits, read_regular_file
 
-    tm = checkpoint.load(a.model)
+    tm = checkpoint.load(a.model)  # a regular file under the size limit, read with a bounded read
     ds = tm.cfg.dataset
     if ds == "boston":
         price, warnings = predict.predict_price(tm, a.input.split(","))
@@ -181,14 +182,16 @@ def cmd_predict(a: argparse.Namespace) -> int:
             xy = []
         if len(xy) != 2:
             raise predict.InputError(f"spiral input {a.input!r} must be two numbers x,y; use e.g. --input 0.3,-0.2")
-        probs = predict.predict_points(tm, xy)[0]
+        probs = predict.probe_point(tm, xy)  # finite, within the stated range
         result = {"dataset": ds, "probabilities": {n: float(p) for n, p in zip(tm.meta["class_names"], probs)}}
         result["label"] = max(result["probabilities"], key=result["probabilities"].get)
         text = f"class {result['label']} ({max(probs):.3f})"
     else:
-        if not Path(a.input).is_file():
+        if not Path(a.input).exists():
             raise predict.InputError(f"image file {a.input!r} does not exist; give the path of a PNG or JPEG")
-        probs, _ = predict.predict_digit(tm, a.input)
+        limit = Limits.from_env().max_upload_bytes
+        image = read_regular_file(a.input, limit, "image", predict.InputError, fix="use a smaller image")
+        probs, _ = predict.predict_digit(tm, image)
         top = sorted(probs.items(), key=lambda kv: -kv[1])[:3]
         result = {"dataset": ds, "label": top[0][0], "top3": [{"label": k, "confidence": v} for k, v in top]}
         text = ", ".join(f"{k}: {v:.3f}" for k, v in top)
@@ -268,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_reproduce(args)
         return cmd_predict(args)
     except DlcoreError as e:  # a user's value (exit 2: config, device, checkpoint, input) or missing data (exit 1)
-        _fail(str(e), e.exit_code)
+        _fail(" ".join(str(e).split()), e.exit_code)  # one line, whatever the message holds
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     return 0

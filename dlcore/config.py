@@ -70,6 +70,14 @@ DEFAULT_LOSS = {"classification": "cross_entropy", "regression": "mse"}
 LEGACY_FIELDS = {"extra"}  # fields older checkpoints carry that no longer mean anything; ignored when read
 
 
+def _flags(cfg, names: tuple[str, ...]) -> None:
+    """Booleans only as booleans: "false" (a non-empty string) or 1 from a crafted checkpoint must not read as true."""
+    for name in names:
+        if not isinstance(getattr(cfg, name), bool):
+            raise ConfigError(f"{name.replace('_', ' ')} {getattr(cfg, name)!r} is not true or false; "
+                              "use a boolean, true or false")
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything that defines a run; JSON-serialisable, stored in every checkpoint."""
@@ -155,6 +163,7 @@ class RunConfig:
                 raise ConfigError(f"{name} {value} is out of range; {fix}")
 
         choice("dataset", self.dataset, DATASETS)
+        _flags(self, ("drop_b", "batch_norm", "nesterov"))
         choice("model", self.model, models.ARCHITECTURES)
         choice("activation", self.activation, models.ACTIVATIONS)
         choice("optimizer", self.optimizer, optim.OPTIMIZERS)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import stat
 from dataclasses import dataclass
+from pathlib import Path
 
 from .errors import ConfigError
 
@@ -46,3 +48,30 @@ class Limits:
             value = env_number(f"DLCORE_MAX_{f.name.removeprefix('max_').upper()}", f.default)
             kwargs[f.name] = type(f.default)(value)
         return cls(**kwargs)
+
+
+def read_regular_file(path: str | os.PathLike, limit: int, what: str, error: type[ConfigError] = ConfigError,
+                      fix: str = "use a smaller file") -> bytes:
+    """The bytes of a regular file of at most `limit` bytes, read with a bounded read; anything else (a folder, a FIFO,
+    a device such as /dev/zero, a file too large or unreadable) is refused with `error`, naming the path."""
+    shown = str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # O_NONBLOCK: opening a FIFO must not wait for a writer
+    except OSError as e:
+        raise error(f"cannot read the {what} {shown!r}: {e.strerror or e}; check the path") from e
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file (a device, FIFO or socket)"
+            raise error(f"the {what} {shown!r} is {kind}; give the path of a file")
+        if info.st_size > limit:
+            raise error(f"the {what} {Path(path).name} is {info.st_size:,} bytes, over the limit of {limit:,}; {fix}")
+        with os.fdopen(os.dup(fd), "rb") as f:
+            blob = f.read(limit + 1)  # bounded: a file that grows, or claims size 0 (/proc), cannot exceed the limit
+    except OSError as e:
+        raise error(f"cannot read the {what} {shown!r}: {e.strerror or e}; give the path of a regular file") from e
+    finally:
+        os.close(fd)
+    if len(blob) > limit:
+        raise error(f"the {what} {Path(path).name} is over the limit of {limit:,} bytes; {fix}")
+    return blob

@@ -15,8 +15,8 @@ from .limits import Limits
 from .models import forward_chunked
 from .records import TrainedModel
 
-__all__ = ["BOSTON_ORDER", "InputError", "decision_grid", "model_input", "predict_digit", "predict_points",
-           "predict_price", "preprocess_sketch", "sketch_to_ink"]
+__all__ = ["BOSTON_ORDER", "InputError", "check_point", "decision_grid", "model_input", "predict_digit",
+           "predict_points", "predict_price", "preprocess_sketch", "probe_point", "sketch_to_ink"]
 
 
 # ---------------------------------------------------------------- images and sketches
@@ -189,6 +189,17 @@ def predict_digit(tm: TrainedModel, value, limits: Limits | None = None) -> tupl
 
 BOSTON_ORDER = ["CRIM", "ZN", "INDUS", "CHAS", "NOX", "RM", "AGE", "DIS", "RAD", "TAX", "PTRATIO", "B", "LSTAT"]
 PERCENT_FEATURES = {"ZN", "INDUS", "AGE", "LSTAT"}
+B_MAX = 396.9  # B = 1000 (Bk - 0.63)^2 with Bk a share in [0, 1]: at most 1000 * 0.63^2
+FAR = 10.0  # a value over FAR times the data's largest is refused: no house is that far out, and the model's answer
+# there is noise (1e30 priced at 1e29, 1e308 overflowed to a null price)
+
+
+def feature_ceiling(name: str, info: dict) -> float:
+    """The largest value a house's feature may take: 100 for a percentage, 1 for CHAS, 396.9 for B, else FAR times
+    the data's largest."""
+    if name in PERCENT_FEATURES:
+        return 100.0
+    return {"CHAS": 1.0, "B": B_MAX}.get(name, FAR * info[name]["max"])
 
 
 def validate_features(values, info: dict) -> tuple[np.ndarray, list[str]]:
@@ -207,6 +218,8 @@ def validate_features(values, info: dict) -> tuple[np.ndarray, list[str]]:
         if raw is None or (isinstance(raw, str) and raw.strip() == ""):
             raise InputError(f"{name} is empty; enter a number (typical: {info[name]['median']:g} {info[name]['unit']})")
         try:
+            if isinstance(raw, bool):  # True would read as 1
+                raise TypeError
             v = float(raw.strip() if isinstance(raw, str) else raw)
         except (TypeError, ValueError, OverflowError):  # OverflowError: an int too large for a float
             raise InputError(f"{name} {raw!r} is not a number; enter e.g. {info[name]['median']:g}") from None
@@ -219,6 +232,9 @@ def validate_features(values, info: dict) -> tuple[np.ndarray, list[str]]:
             raise InputError(f"CHAS {v:g} must be 1 (bounds the Charles River) or 0 (does not)")
         if name in PERCENT_FEATURES and v > 100:
             raise InputError(f"{name} {v:g} is a percentage and cannot exceed 100; enter 0 to 100")
+        if v > feature_ceiling(name, info):
+            raise InputError(f"{name} {v:g} is out of range; enter a value from 0 to {feature_ceiling(name, info):g} "
+                             f"(the data's values run from {info[name]['min']:g} to {info[name]['max']:g})")
         lo, hi = info[name]["min"], info[name]["max"]
         if v < lo or v > hi:
             warnings.append(f"{name} {v:g} is outside the training data's range {lo:g} to {hi:g}: "
@@ -233,10 +249,45 @@ def predict_price(tm: TrainedModel, values) -> tuple[float, list[str]]:
     keep = [BOSTON_ORDER.index(n) for n in tm.meta["feature_names"]]
     mean, std = np.array(tm.meta["norm"]["mean"]), np.array(tm.meta["norm"]["std"])
     z = torch.tensor((x[keep] - mean) / std, dtype=torch.float32).reshape(1, -1).to(tm.device)
-    return float(forward_chunked(tm.model, z)[0, 0]), warnings
+    price = float(forward_chunked(tm.model, z)[0, 0])
+    if not math.isfinite(price):
+        raise InputError(f"the model's answer for this house is not a finite number ({price}); the model is broken: "
+                         "train it again or use the built-in one")
+    return price, warnings
 
 
 # ---------------------------------------------------------------- spiral points and grids
+
+POINT_LIMIT = 100.0  # a probe point's coordinates lie in [-POINT_LIMIT, POINT_LIMIT] (the spiral fills [-1, 1])
+
+
+def check_point(values) -> tuple[float, float]:
+    """A probe point (x, y) from numbers or text: two finite numbers within +-POINT_LIMIT, or an InputError."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") or len(values) != 2:
+        raise InputError(f"a point is two numbers x,y; got {str(values)[:80]!r}; use e.g. 0.3,-0.2")
+    out = []
+    for axis, raw in zip("xy", values):
+        try:
+            if isinstance(raw, bool) or raw is None:
+                raise TypeError
+            v = float(raw.strip() if isinstance(raw, str) else raw)
+        except (TypeError, ValueError, OverflowError):
+            raise InputError(f"{axis} {raw!r} is not a number; use e.g. 0.3") from None
+        if not math.isfinite(v) or abs(v) > POINT_LIMIT:
+            what = "is out of range" if math.isfinite(v) else "is not a finite number"
+            raise InputError(f"{axis} {raw!r} {what}; use a number from {-POINT_LIMIT:g} to {POINT_LIMIT:g} (the "
+                             "spiral lies within -1 to 1)")
+        out.append(v)
+    return out[0], out[1]
+
+
+def probe_point(tm: TrainedModel, values) -> np.ndarray:
+    """Class probabilities (C,) at one user-given point: checked on the way in (`check_point`) and on the way out."""
+    probs = predict_points(tm, [check_point(values)])[0]
+    if not np.isfinite(probs).all():
+        raise InputError("the model's answer here is not a finite number; the model is broken: train it again")
+    return probs
+
 
 def predict_points(tm: TrainedModel, xy) -> np.ndarray:
     """Class probabilities (N, C) for 2-D points (N, 2)."""

@@ -19,6 +19,7 @@ import torch
 
 from .config import RunConfig
 from .data import Data, boston_split, boston_table, spiral_points
+from .errors import ConfigError
 from .train import Progress, Trainer
 
 
@@ -191,11 +192,19 @@ def _gd_1d_data(seed: int) -> tuple[np.ndarray, np.ndarray]:
 W_CAP = 1e6  # |w| past this means a diverging lr; the paths stop there rather than overflow float32
 
 
+def check_gd_lr(lr) -> float:
+    """gd-1d's learning rate: a finite number in (0, 1] (1 already diverges), or a ConfigError naming it."""
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or not 0 < lr <= 1:
+        raise ConfigError(f"learning rate {lr!r} is out of range; use a value in (0, 1], e.g. 0.001")
+    return float(lr)
+
+
 def gd_1d_paths(lr: float = 0.001, iters: int = 100, seed: int = 0) -> dict:
     """Seed 003: fit w in y = w*x by the hand-derived gradient mean(2wx^2 - 2xy) and by autograd, from w = 0.
 
     hand[i], autograd[i]: w after step i+1; losses[i]: the loss before it. A diverging path stops once |w| > W_CAP.
     """
+    lr = check_gd_lr(lr)
     x, y = _gd_1d_data(seed)
     w, hand = 0.0, []
     for _ in range(iters):

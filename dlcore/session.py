@@ -15,6 +15,9 @@ Which model a run leaves in the tab:
 from __future__ import annotations
 
 import copy
+import ctypes
+import ctypes.util
+import gc
 import logging
 import math
 import os
@@ -116,6 +119,26 @@ def lower_priority(nice: int = TRAIN_NICE) -> None:
         log.warning("could not lower the training thread's CPU priority: %s", e)
 
 
+def _malloc_trim() -> Callable[[], object]:
+    """glibc's malloc_trim(0), or a no-op where there is no glibc."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return lambda _pad: 0
+
+
+_TRIM = _malloc_trim()
+
+
+def release_memory() -> None:
+    """After a job: collect the reference cycles a run leaves (the trainer's optimizer state sits in some until the
+    next full collection) and hand the freed heap pages back to the system (each worker thread allocates from its
+    own glibc arena, which keeps them). Without this, 12 one-second runs of a 4 M-parameter model left the server
+    1.2 GB larger with nothing alive in it; with it, one kept model's worth."""
+    gc.collect()
+    _TRIM(0)
+
+
 class _Handoff:
     """One slot between a worker thread and the UI generator: the UI says when it is ready for an update."""
 
@@ -186,6 +209,7 @@ class Job:
             self.stop_reason = self.stop_reason or "error"
             self._handoff.put(e)
         finally:
+            release_memory()  # before the end is handed over, so the job's memory is back when its stream ends
             self.ended.set()
             self._handoff.put(_END)
 

@@ -2,39 +2,91 @@
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import contextlib
 import os
+import signal
+import threading
 
 import gradio as gr
+from starlette.middleware import Middleware
 
-from . import settings
+from . import admission, sessions, settings, store
 from .assets import CSS
 from .settings import DEVICE_CHOICES, DOWNLOAD_DIR, remove_download_dir
 from .tabs import about, boston, digits, seedlab, spiral
+from .widgets import quiet_choice_refusals
 
-atexit.register(remove_download_dir)
+atexit.register(remove_download_dir)  # and this process's folder of gradio's files (settings.CACHE_DIR)
 
 
 def build_demo() -> gr.Blocks:
     """The app. Event names given with api_name are a contract for API clients (see the README)."""
-    with gr.Blocks(title="Neural Network Playground") as demo:
+    quiet_choice_refusals()
+    # gradio deletes the files it made (outputs, uploads) once they are CACHE_AGE seconds old, and all of them at exit
+    with gr.Blocks(title="Neural Network Playground",
+                   delete_cache=(min(60, int(settings.CACHE_AGE)), int(settings.CACHE_AGE))) as demo:
         gr.Markdown("# 🧠 Neural Network Playground\nPick a model, train it live, then ask it questions. "
                     f"Training runs on **{DEVICE_CHOICES[1].upper()}**; see *About* for what each control does.")
         with gr.Tabs():
             tabs = {"spiral": spiral.build(demo), "boston": boston.build(demo), "digits": digits.build(demo)}
             seedlab.build(demo, tabs["spiral"])
             about.build(demo)
-        demo.queue(max_size=settings.QUEUE_SIZE, default_concurrency_limit=settings.PREDICT_CONCURRENCY)
+        # The admission gate (playground/admission.py) caps training and the other events separately, so gradio's
+        # single max_size is off; api_open=False: no event runs outside the queue through /gradio_api/run/<name>.
+        demo.queue(max_size=None, default_concurrency_limit=settings.PREDICT_CONCURRENCY, api_open=False)
+        admission.install(demo)
     demo.tabs = tabs  # the training tabs' widgets and specs, for tests
     return demo
 
 
+def lifespan(demo: gr.Blocks):
+    """The server's background work while it runs: the admission sweep, session expiry, download clean-up."""
+    @contextlib.asynccontextmanager
+    async def run(app):
+        holder = sessions.install(app)
+        tasks = [asyncio.create_task(admission.sweeper(demo.gate)),
+                 asyncio.create_task(sessions.expirer(holder, settings.SESSION_TTL, demo.gate.busy_sessions,
+                                                      every=min(5.0, settings.SESSION_TTL))),
+                 asyncio.create_task(store.pruner())]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+    return run
+
+
+def _close_on_signals(demo: gr.Blocks) -> None:
+    """SIGTERM (a Space stopping, `kill`) and SIGINT (Ctrl-C) close the app as demo.close() does: the queue stops,
+    open streams and heartbeats end, the server shuts down and the exit clean-up runs (files deleted). By default
+    SIGTERM killed the process at once, leaving its files, and Ctrl-C left the heartbeats open, so the server's
+    shutdown outlasted gradio's 5 s wait. A second signal interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def close(signum, frame):
+        if not demo.is_running:  # the second signal: stop waiting
+            raise KeyboardInterrupt
+        demo.close(verbose=False)
+
+    signal.signal(signal.SIGTERM, close)
+    signal.signal(signal.SIGINT, close)
+
+
 def launch(demo: gr.Blocks, **kwargs):
-    """Serve the app: torch's threads split between the training slots, the page's style, the upload cap."""
+    """Serve the app: torch's threads split between the training slots, the page's style, the upload cap, the
+    admission middleware and the background clean-up."""
     import torch
 
     torch.set_num_threads(settings.TORCH_THREADS)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    app_kwargs = {"middleware": [Middleware(admission.ListenerMiddleware, gate=demo.gate)],
+                  "lifespan": lifespan(demo)}
     options = {"ssr_mode": False, "css": CSS, "max_file_size": settings.LIMITS.max_upload_bytes, "show_error": True,
-               "allowed_paths": [str(DOWNLOAD_DIR)], **kwargs}
+               "allowed_paths": [str(DOWNLOAD_DIR)], "app_kwargs": app_kwargs, **kwargs}
+    if not options.get("prevent_thread_lock"):
+        _close_on_signals(demo)
     return demo.launch(**options)

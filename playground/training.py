@@ -78,6 +78,7 @@ class TrainingSpec:
     def stream(self, values: dict, state: dict | None = None) -> Iterator[dict]:
         """Train with the tab's values; yield {output name: value} updates, the last with the final views."""
         cfg = self.config(values)
+        store.check_room(store.config_bytes(cfg), state, store.describe_config(cfg))  # kept-model memory caps
         with LiveRun(cfg, state, settings.LIMITS) as run:
             views = self.start(run) if self.start else Views()
             note = self.note(run) if self.note else ""
@@ -148,7 +149,7 @@ class TrainingTab:
         """The tab itself (its id is the spec's key), holding the session's state for it. Everything a tab shows is
         created inside this: a component placed straight in gr.Tabs would be taken for a tab by the browser."""
         with gr.Tab(title, id=self.spec.key) as self.tab:
-            self.state = gr.State({})
+            self.state = gr.State({}, delete_callback=store.forget)  # an expired session frees its model
             self.outputs["state"] = self.state
             yield self.tab
 
@@ -210,7 +211,7 @@ class TrainingTab:
             self.train = gr.Button("Train", variant="primary")
             self.stop = gr.Button("Stop", variant="stop")
         with gr.Row():
-            self.outputs["download"] = gr.DownloadButton("Download model", interactive=False, size="sm")
+            self.outputs["download"] = store.protect(gr.DownloadButton("Download model", interactive=False, size="sm"))
             self.upload = gr.UploadButton("Upload model", file_types=[".safetensors"], size="sm")
         with gr.Accordion("Copy as PyTorch code", open=False):
             self.outputs["code"] = gr.Code(store.code_for(None), language="python", label="Standalone script")
@@ -255,6 +256,7 @@ class TrainingTab:
     def _restore(self, values: dict, state: dict | None) -> dict:
         """Upload model: the checkpoint becomes the tab's model, if it is one for this tab."""
         tm = store.restore_upload(values["file"], self.spec.datasets)
+        store.check_room(store.model_bytes(tm), state, store.describe_config(tm.cfg))
         state = state if state is not None else {}
         state["model"], state["history"] = tm, []
         metrics = ", ".join(f"{k} {v:.3f}" for k, v in tm.meta.get("metrics", {}).items()

@@ -9,6 +9,28 @@ from .fields import Field
 CURVE_COLORS = {"train": "#1f77b4", "test": "#ff7f0e"}
 
 
+def quiet_choice_refusals() -> None:
+    """Gradio's Dropdown and Radio refuse a value outside their choices (an API caller's) with a gr.Error that
+    writes a full traceback to the server log, one per call. Make every such refusal name the field and its choices,
+    and leave the log alone. (A class-level hook: gradio rebuilds a session's updated component from its class, and
+    subclassing a component makes gradio write a .pyi file next to our source.)"""
+    for cls in (gr.Dropdown, gr.Radio):
+        if getattr(cls.preprocess, "quiet", False):
+            continue
+
+        def preprocess(self, payload, _original=cls.preprocess):
+            try:
+                return _original(self, payload)
+            except gr.Error:
+                choices = [value for _, value in self.choices]
+                raise gr.Error(f"{(self.label or 'value').lower()} {payload!r} is unknown; choose from {choices}",
+                               title="Please check the settings", print_exception=False) from None
+
+        preprocess.quiet = True
+        preprocess.__doc__ = cls.preprocess.__doc__
+        cls.preprocess = preprocess
+
+
 def widget(f: Field, value, elem_id: str | None = None) -> gr.components.Component:
     """The component for one field, showing `value`."""
     common = {"label": f.label, "elem_id": elem_id}

@@ -95,6 +95,8 @@ def test_spiral_trains_live_and_stops(page):
 
 def test_price_a_house(page):
     page.get_by_role("tab", name="Boston housing").click()
+    # the form has no values of its own (they would be API defaults); the page fills in the medians when it loads
+    page.wait_for_function("() => document.querySelector('#house-CRIM input')?.value === '0.2604'", timeout=30_000)
     page.get_by_role("button", name="Predict price", exact=True).click()
     page.get_by_text("Predicted with the built-in default model").wait_for(timeout=30_000)
     price = float(page.get_by_label("Predicted price ($1000s)").input_value())

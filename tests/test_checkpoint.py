@@ -4,6 +4,7 @@ import errno
 import json
 import os
 import pickle
+import stat
 
 import pytest
 import torch
@@ -234,10 +235,10 @@ def test_save_over_a_folder_or_under_a_file(spiral_model, tmp_path):
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
-def test_a_full_disk_is_reported_and_leaves_no_half_file(spiral_model, tmp_path):
-    # save() writes "<name>.part" and renames it into place; pointing that temporary name at /dev/full makes every
-    # write fail with ENOSPC, a real full disk (saving to /dev/full itself would rename over the device node)
-    (tmp_path / "m.safetensors.part").symlink_to("/dev/full")
+def test_a_full_disk_is_reported_and_leaves_no_half_file(spiral_model, tmp_path, monkeypatch):
+    # save() writes a new temporary file and renames it into place; writing it to /dev/full instead makes every write
+    # fail with ENOSPC, a real full disk (the temporary file is created anew, so a name cannot be pointed at it)
+    monkeypatch.setattr(checkpoint, "open", lambda fd, mode: (os.close(fd), open("/dev/full", mode))[1], raising=False)
     with pytest.raises(CheckpointError, match="No space left on device; free some disk space or choose another folder"):
         checkpoint.save(spiral_model, tmp_path / "m.safetensors")
     assert list(tmp_path.iterdir()) == [] and os.path.exists("/dev/full")
@@ -262,3 +263,107 @@ def test_the_shipped_default_models_load(name, dataset):
 
     tm = load_default(name)
     assert tm.cfg.dataset == dataset and not tm.model.training and tm.meta["metrics"]
+
+
+# ------------------------------------------------------------------ crafted checkpoints whose checksums were recomputed
+
+def _crafted(tm, weights=None, meta=None, config=None) -> bytes:
+    """A checkpoint written the way a forger would: edited weights, metadata or config, every checksum recomputed."""
+    tensors = {k: v.detach().clone() for k, v in tm.model.state_dict().items()}
+    if weights:
+        weights(tensors)
+    m = json.loads(json.dumps(tm.meta, default=float))
+    if meta:
+        meta(m)
+    cfg = json.loads(tm.cfg.to_json())
+    if config:
+        config(cfg)
+    metadata = {"format": checkpoint.FORMAT, "config": json.dumps(cfg, sort_keys=True),
+                "meta": json.dumps(m, sort_keys=True), "sha256": checkpoint._digest(tensors)}
+    metadata["meta_sha256"] = checkpoint._meta_digest(metadata)
+    return st_save(tensors, metadata=metadata)
+
+
+@pytest.fixture(scope="module")
+def boston_model():
+    from dlcore.defaults import load_default
+
+    return load_default("boston")
+
+
+def _nan_first(tensors):
+    first = sorted(tensors)[0]
+    tensors[first][(0,) * tensors[first].dim()] = float("nan")
+
+
+@pytest.mark.parametrize("edit,fragment", [
+    ({"weights": _nan_first}, "hold NaN or infinite values"),
+    ({"weights": lambda t: t.update({k: v * float("inf") for k, v in t.items()})}, "hold NaN or infinite values"),
+    ({"meta": lambda m: m["norm"].update(std=[0.0] * 13)}, "normalisation"),
+    ({"meta": lambda m: m["norm"].update(mean=[float("nan")] * 13)}, "normalisation"),
+    ({"meta": lambda m: m["norm"].update(mean=[1.0])}, "normalisation"),
+    ({"meta": lambda m: m.update(input_shape=[12])}, "describes inputs"),
+    ({"meta": lambda m: m.update(num_outputs=3)}, "describes inputs"),
+    ({"meta": lambda m: m.update(feature_names=["CRIM"] * 12 + ["nope"])}, "feature names"),
+    ({"meta": lambda m: m["info"]["features"]["TAX"].update(max=float("inf"))}, "range for TAX"),
+    ({"meta": lambda m: m["info"]["features"].pop("RM")}, "range for RM"),
+    ({"config": lambda c: c.update(drop_b="false")}, "drop b 'false' is not true or false"),
+])
+def test_a_crafted_checkpoint_is_refused_whatever_its_checksums(boston_model, edit, fragment):
+    assert checkpoint.from_bytes(_crafted(boston_model)).cfg == boston_model.cfg  # crafting alone changes nothing
+    with pytest.raises(CheckpointError, match=fragment):
+        checkpoint.from_bytes(_crafted(boston_model, **edit))
+
+
+def test_crafted_class_names_are_refused(spiral_model):
+    with pytest.raises(CheckpointError, match="class names"):
+        checkpoint.from_bytes(_crafted(spiral_model, meta=lambda m: m.update(class_names=["a"])))
+    with pytest.raises(CheckpointError, match="describes inputs"):  # a 3-class model's weights for 4 classes
+        checkpoint.from_bytes(_crafted(spiral_model, meta=lambda m: m.update(num_outputs=4)))
+
+
+def test_a_deeply_nested_header_is_refused_in_one_line():
+    deep = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(CheckpointError, match="nested too deeply") as e:
+        checkpoint.from_bytes(len(deep).to_bytes(8, "little") + deep + b"\0" * 8)
+    assert "\n" not in str(e.value)
+    config = "[" * 50_000 + "]" * 50_000
+    head = json.dumps({"__metadata__": {"format": checkpoint.FORMAT, "config": config, "meta": "{}"}}).encode()
+    with pytest.raises(CheckpointError, match="nested too deeply"):
+        checkpoint.from_bytes(len(head).to_bytes(8, "little") + head + b"\0" * 8)
+    huge = (checkpoint.MAX_HEADER + 1).to_bytes(8, "little") + b" " * (checkpoint.MAX_HEADER + 16)
+    with pytest.raises(CheckpointError, match="header is .* bytes, over"):
+        checkpoint.from_bytes(huge)
+
+
+# ------------------------------------------------------------------ special files: read bounded, never replaced
+
+def test_only_a_regular_file_is_loaded(spiral_model, tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for path, fragment in [(tmp_path, "is a folder"), (fifo, "not a regular file"), ("/dev/zero", "not a regular file"),
+                           ("/proc/self/mem", "cannot read the checkpoint")]:
+        with pytest.raises(CheckpointError, match=fragment):  # at once: /dev/zero and the FIFO are never read
+            checkpoint.load(path)
+    path = checkpoint.save(spiral_model, tmp_path / "m.safetensors")
+    with pytest.raises(CheckpointError, match="over the limit"):
+        checkpoint.load(path, limits=Limits(max_upload_bytes=100))
+
+
+def test_a_fifo_or_device_is_never_replaced(spiral_model, tmp_path):
+    fifo, device = tmp_path / "pipe", tmp_path / "null"
+    os.mkfifo(fifo)
+    targets = [fifo]
+    try:  # a copy of /dev/null's node (never the real one: an old build would rename over it as root)
+        os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        targets.append(device)
+    except PermissionError:
+        pass
+    for target in targets:
+        with pytest.raises(CheckpointError, match="not a regular file"):
+            checkpoint.check_target(target)
+        with pytest.raises(CheckpointError, match="not a regular file"):
+            checkpoint.save(spiral_model, target)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert len(targets) == 1 or stat.S_ISCHR(os.stat(device).st_mode)
+    assert sorted(os.listdir(tmp_path)) == sorted(p.name for p in targets)  # no temporary file left behind

@@ -4,8 +4,10 @@ and what issue 2 says it must show (marked slow: real training, through the CLI'
 import json
 import os
 import pickle
+import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -219,6 +221,63 @@ def test_bad_predict_inputs_exit_2(spiral_ckpt, tmp_path, capsys):
         lines = captured.err.strip().splitlines()
         assert e.value.code == 2 and len(lines) == 1 and fragment in lines[0], (args, captured.err)
         assert captured.out == ""
+
+
+def _refused_in_one_line(capsys, argv, fragment):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert e.value.code == 2 and len(lines) == 1 and fragment in lines[0], (argv, captured.err)
+
+
+def test_special_files_are_refused_and_left_as_they_were(spiral_ckpt, tmp_path, capsys):
+    fifo, device = tmp_path / "pipe", tmp_path / "null"
+    os.mkfifo(fifo)
+    outs = [(fifo, "a FIFO (named pipe), not a regular file")]
+    try:  # a copy of /dev/null's node, never the real one (an old build renamed over it as root)
+        os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        outs.append((device, "a device, not a regular file"))
+    except PermissionError:
+        pass
+    for out, fragment in outs:  # refused before training, not after
+        _refused_in_one_line(capsys, ["train", "--hidden", "100,25", "--epochs", "20000", "--quiet", "--out", str(out)],
+                             fragment)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and (len(outs) == 1 or stat.S_ISCHR(os.stat(device).st_mode))
+    assert sorted(os.listdir(tmp_path)) == sorted(p.name for p, _ in outs)
+    deep = tmp_path / "deep.safetensors"
+    nested = b"[" * 100_000 + b"]" * 100_000
+    deep.write_bytes(len(nested).to_bytes(8, "little") + nested + b"\0" * 8)
+    t0 = time.perf_counter()
+    for model, fragment in [("/dev/zero", "is not a regular file"), (str(fifo), "is not a regular file"),
+                            (str(tmp_path), "is a folder"), ("/proc/self/mem", "cannot read the checkpoint"),
+                            (str(deep), "nested too deeply")]:
+        _refused_in_one_line(capsys, ["predict", "--model", model, "--input", "0,0"], fragment)
+    assert time.perf_counter() - t0 < 30  # /dev/zero and the FIFO are refused at once, never read
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["--input", "nan,inf"], "x nan is not a finite number"),  # was 'class 0 (nan)' with exit 0
+    (["--input", "0,1e9"], "y 1000000000.0 is out of range"),
+])
+def test_a_spiral_point_must_be_finite_and_in_range(spiral_ckpt, capsys, argv, fragment):
+    _refused_in_one_line(capsys, ["predict", "--model", str(spiral_ckpt), *argv], fragment)
+
+
+@pytest.mark.parametrize("feature,value,fragment", [
+    (0, "1e308", "CRIM 1e+308 is out of range"), (9, "1e30", "TAX 1e+30 is out of range"),
+    (12, "inf", "LSTAT 'inf' is not a finite number"),
+])
+def test_a_house_feature_must_be_in_its_stated_range(capsys, feature, value, fragment):
+    house = HOUSE.split(",")
+    house[feature] = value
+    boston = ROOT / "dlcore" / "weights" / "boston_default.safetensors"
+    _refused_in_one_line(capsys, ["predict", "--model", str(boston), "--input", ",".join(house)], fragment)
+
+
+@pytest.mark.parametrize("lr", ["nan", "-1", "0", "1.5"])
+def test_gd_1d_refuses_a_learning_rate_out_of_range(capsys, lr):
+    _refused_in_one_line(capsys, ["reproduce", "gd-1d", f"--lr={lr}"], "is out of range; use a value in (0, 1]")
 
 
 @pytest.mark.parametrize("args,fragment", [

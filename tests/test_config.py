@@ -89,6 +89,9 @@ def test_an_empty_hidden_spec_is_refused_for_an_mlp():
     ({"device": "tpu"}, "device 'tpu' is unknown"),
     ({"dataset": "spiral", "model": "cnn"}, "model 'cnn' is for 28x28 images; use 'linear' or 'mlp' for spiral"),
     ({"dataset": "boston", "model": "ffn"}, "model 'ffn' is for 28x28 images; use 'linear' or 'mlp' for boston"),
+    ({"dataset": "boston", "drop_b": "false"}, "drop b 'false' is not true or false"),  # a non-empty string
+    ({"batch_norm": 1}, "batch norm 1 is not true or false"),
+    ({"nesterov": "yes"}, "nesterov 'yes' is not true or false"),
 ])
 def test_bad_values_raise_config_error_naming_the_value(changes, fragment):
     with pytest.raises(ConfigError) as e:

@@ -152,7 +152,7 @@ def test_soak_train_cancel_predict(server, digits):
 
 
 def test_a_full_queue_says_so(monkeypatch):
-    monkeypatch.setattr(settings, "QUEUE_SIZE", 1)
+    monkeypatch.setattr(settings, "TRAIN_QUEUE", 1)  # training's own waiting places (predictions have theirs)
     monkeypatch.setattr(settings, "TRAIN_CONCURRENCY", 1)
     demo, url = launch_here()
     try:
@@ -163,7 +163,7 @@ def test_a_full_queue_says_so(monkeypatch):
                 j.result(timeout=20)
             except Exception as e:
                 messages.append(str(e))
-        assert any("queue is full" in m.lower() for m in messages), messages
+        assert any("training is full, try again in a minute" in m.lower() for m in messages), messages
         for j in jobs:
             j.cancel()
     finally:

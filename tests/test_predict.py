@@ -18,6 +18,7 @@ from dlcore.predict import (
     predict_points,
     predict_price,
     preprocess_sketch,
+    probe_point,
     validate_features,
 )
 from dlcore.train import train
@@ -198,6 +199,12 @@ def info():
     ("CHAS", 2, "CHAS 2 must be 1"),
     ("AGE", 150, "AGE 150 is a percentage and cannot exceed 100"),
     ("LSTAT", 10**400, "LSTAT"),
+    ("CRIM", True, "CRIM True is not a number"),  # not read as 1
+    ("CHAS", False, "CHAS False is not a number"),
+    ("CRIM", 1e308, "CRIM 1e+308 is out of range; enter a value from 0 to 889.762"),  # was a null price
+    ("TAX", 1e30, "TAX 1e+30 is out of range; enter a value from 0 to 7110"),  # was priced at 1e29
+    ("B", 397, "B 397 is out of range; enter a value from 0 to 396.9"),
+    ("NOX", "9", "NOX 9 is out of range; enter a value from 0 to 8.71"),
 ])
 def test_bad_house_features_name_the_feature(info, name, value, fragment):
     values = list(HOUSE)
@@ -260,6 +267,38 @@ def spiral_model():
         return train(RunConfig(dataset="spiral", points=100, hidden=(16, 8), epochs=20, lr=1e-2, device="cpu"))[0]
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("point,fragment", [
+    (("nan", "0"), "x 'nan' is not a finite number"), ((0.0, float("inf")), "y inf is not a finite number"),
+    ((101, 0), "x 101 is out of range; use a number from -100 to 100"), ((True, 0), "x True is not a number"),
+    ((None, 0), "x None is not a number"), ((0,), "a point is two numbers"), ("0.3,0.2", "a point is two numbers"),
+])
+def test_a_probe_point_is_two_finite_numbers_in_range(spiral_model, point, fragment):
+    with pytest.raises(InputError, match=fragment):
+        probe_point(spiral_model, point)
+
+
+def test_a_probe_point_answers_probabilities(spiral_model):
+    probs = probe_point(spiral_model, ("0.3", -0.2))
+    assert probs.shape == (3,) and np.isclose(probs.sum(), 1) and (probs == predict_points(spiral_model, [[0.3, -0.2]])[0]).all()
+    assert probe_point(spiral_model, (-100, 100)).shape == (3,)  # the edges of the stated range
+
+
+def test_a_model_answering_non_finite_is_an_error_not_a_number(spiral_model, boston):
+    import copy
+
+    broken = copy.deepcopy(boston[False])
+    with torch.no_grad():
+        for p in broken.model.parameters():
+            p.fill_(3e38)  # finite weights (float32 reaches 3.4e38) whose answer overflows
+    with pytest.raises(InputError, match="not a finite number"):
+        predict_price(broken, HOUSE)
+    broken = copy.deepcopy(spiral_model)
+    with torch.no_grad():
+        next(broken.model.parameters()).fill_(float("nan"))
+    with pytest.raises(InputError, match="not a finite number"):
+        probe_point(broken, (0.3, 0.2))
 
 
 def test_points_and_grid(spiral_model):

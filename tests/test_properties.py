@@ -359,9 +359,15 @@ def _reference_number(raw):
     return v if math.isfinite(v) else None
 
 
-def _acceptable(name, raw):
+def _ceiling(name, info):
+    """The stated range's top (README, SECURITY.md): 100 for a percentage, 1 for CHAS, 396.9 for B (1000 * 0.63^2),
+    else ten times the data's largest value."""
+    return {"CHAS": 1.0, "B": 396.9}.get(name, 100.0 if name in PERCENT_FEATURES else 10 * info[name]["max"])
+
+
+def _acceptable(name, raw, info):
     v = _reference_number(raw)
-    if v is None or v < 0 or (name == "CHAS" and v not in (0.0, 1.0)) or (name in PERCENT_FEATURES and v > 100):
+    if v is None or v < 0 or (name == "CHAS" and v not in (0.0, 1.0)) or v > _ceiling(name, info):
         return False
     return True
 
@@ -389,9 +395,9 @@ def test_house_features_are_numbers_or_an_error_naming_a_bad_feature(info, value
     except InputError as e:
         name = str(e).split()[0]
         assert name in BOSTON_ORDER, str(e)
-        assert not _acceptable(name, values[BOSTON_ORDER.index(name)]), str(e)  # the named value really is bad
+        assert not _acceptable(name, values[BOSTON_ORDER.index(name)], info), str(e)  # the named value really is bad
         return
-    assert all(_acceptable(n, v) for n, v in zip(BOSTON_ORDER, values))
+    assert all(_acceptable(n, v, info) for n, v in zip(BOSTON_ORDER, values))
     assert x.dtype == np.float64 and x.shape == (13,) and np.isfinite(x).all()
     assert x.tolist() == [_reference_number(v) for v in values]
     for w in warns:
@@ -424,14 +430,25 @@ def test_in_range_values_do_not_warn(info, fractions, as_text):
     assert warns == [] and np.allclose(x, [float(v) for v in values])
 
 
-EXTRAPOLATABLE = ["CRIM", "INDUS", "NOX", "RM", "DIS", "RAD", "TAX", "PTRATIO", "B", "LSTAT"]  # not CHAS; ZN, AGE reach 100
+# not CHAS; ZN and AGE reach 100 in the data, B its largest possible value 396.9
+EXTRAPOLATABLE = ["CRIM", "INDUS", "NOX", "RM", "DIS", "RAD", "TAX", "PTRATIO", "LSTAT"]
+
+
+@PROPS
+@given(st.sampled_from(BOSTON_ORDER), st.floats(1.0001, 1e300), st.booleans())
+def test_values_beyond_the_stated_range_are_refused_by_name(info, name, factor, as_text):
+    v = max(_ceiling(name, info), 1e-3) * factor
+    values = [info[n]["median"] for n in BOSTON_ORDER]
+    values[BOSTON_ORDER.index(name)] = repr(v) if as_text else v
+    with pytest.raises(InputError, match=f"^{name} "):
+        validate_features(values, info)
 
 
 @PROPS
 @given(st.sampled_from(EXTRAPOLATABLE), st.floats(0.001, 1.0))
 def test_values_beyond_the_data_warn_that_they_extrapolate(info, name, f):
     hi = info[name]["max"]
-    top = 100.0 if name in PERCENT_FEATURES else 2 * hi + 10
+    top = min(2 * hi + 10, _ceiling(name, info))
     v = hi + f * (top - hi)
     values = [info[n]["median"] for n in BOSTON_ORDER]
     values[BOSTON_ORDER.index(name)] = v

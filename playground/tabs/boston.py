@@ -12,7 +12,9 @@ from dlcore.predict import BOSTON_ORDER, predict_price
 
 from .. import fields, store
 from ..handlers import named
-from ..training import TrainingSpec, TrainingTab, Views, predict_event
+from ..training import PRIVATE, TrainingSpec, TrainingTab, Views, predict_event
+
+MEDIANS: dict[str, float] = {}  # the form's starting values, filled on page load (see build)
 
 
 def views(run) -> Views:
@@ -50,6 +52,9 @@ def build(demo: gr.Blocks) -> TrainingTab:
             figure = gr.Plot(label="Test split: predicted vs actual, residuals", show_label=False, visible=False)
         house, price, note, button = _price_form()
     tab.wire(figure=figure)
+    # The boxes have no value of their own (a component's value would be the API parameter's default, and
+    # gradio_client would fill a missing feature with it); the page fills them with the medians when it loads.
+    demo.load(lambda: tuple(MEDIANS.values()), None, house, queue=False, **PRIVATE)
     button.click(named(predict_house, BOSTON_ORDER, outputs=["price", "note"]), [*house, tab.state], [price, note],
                  api_name="predict_price", **predict_event())
     return tab
@@ -64,7 +69,8 @@ def _price_form() -> tuple[list[gr.Number], gr.Number, gr.Markdown, gr.Button]:
         with gr.Row():
             for name in BOSTON_ORDER[start:start + 5]:
                 f = feats[name]
-                house.append(gr.Number(value=float(f"{f['median']:.4g}"), label=f"{name} ({f['unit']})",
+                MEDIANS[name] = float(f"{f['median']:.4g}")
+                house.append(gr.Number(label=f"{name} ({f['unit']})", elem_id=f"house-{name}",
                                        info=f"{f['description']}; typical {f['p05']:.3g}–{f['p95']:.3g}"))
     with gr.Row():
         button = gr.Button("Predict price", variant="primary")

@@ -39,9 +39,7 @@ def reproduce(values: dict) -> dict:
     if name not in seeds.REPRODUCTIONS:
         raise ConfigError(f"reproduction {name!r} is unknown; choose from {sorted(seeds.REPRODUCTIONS)}")
     if name == "gd-1d":
-        rate = parse_number("learning rate", values["lr"], example="0.001")
-        if not 0 < rate <= 1:
-            raise ConfigError(f"learning rate {rate:g} is out of range; use a value in (0, 1], e.g. 0.001")
+        rate = seeds.check_gd_lr(parse_number("learning rate", values["lr"], example="0.001"))
         return _shown(seeds.gd_1d(lr=rate), seeds.gd_1d_figure(rate))
     return _shown(seeds.REPRODUCTIONS[name][0]())
 
@@ -56,8 +54,11 @@ def run_reproduction(values: dict):
     """Stream a reproduction: the long ones (spiral table, MNIST FFN) list each row as it finishes, can be stopped
     (what finished stays listed) and end at the job's time limit (then the table shows the rows done by then)."""
     name = values["name"]
-    if name not in ("spiral-table", "mnist-ffn"):
-        yield reproduce(values)
+    if name not in ("spiral-table", "mnist-ffn"):  # short, but on a worker thread at training priority all the same
+        job = Job(lambda job: reproduce(values), name="reproduction")
+        for _ in job.stream():
+            pass
+        yield job.result
         return
     fn = seeds.spiral_table if name == "spiral-table" else seeds.mnist_ffn
     lines: list[str] = []

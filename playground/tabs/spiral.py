@@ -6,14 +6,14 @@ import gradio as gr
 
 from dlcore import plots
 from dlcore.errors import ConfigError
-from dlcore.predict import predict_points
+from dlcore.predict import probe_point
 from dlcore.records import TrainedModel
-from dlcore.session import cached_data, parse_number
+from dlcore.session import cached_data
 
 from .. import fields
 from ..fields import build_config
 from ..handlers import named, user_errors
-from ..training import PRIVATE, TrainingSpec, TrainingTab, Views, predict_event
+from ..training import PRIVATE, TrainingSpec, TrainingTab, Views, predict_event, train_event
 
 DATA_FIELDS = tuple(f for f in fields.SPIRAL if f.group == "data")
 NO_MODEL = "There is no spiral model yet: press Train, then click the picture or enter x and y."
@@ -48,8 +48,7 @@ def probe(values: dict, state: dict | None = None) -> dict:
     tm = (state or {}).get("model")
     if tm is None:
         raise ConfigError("there is no spiral model yet; press Train first, then click the picture or enter x and y")
-    px, py = parse_number("x", values["x"], example="0.3"), parse_number("y", values["y"], example="-0.2")
-    probs = predict_points(tm, [[px, py]])[0]
+    probs = probe_point(tm, (values["x"], values["y"]))  # finite, within the stated range
     return {"probe": {f"class {name}": float(p) for name, p in zip(tm.meta["class_names"], probs)}}
 
 
@@ -86,8 +85,9 @@ def build(demo: gr.Blocks) -> TrainingTab:
 
     data_inputs = [tab.inputs[f.name] for f in DATA_FIELDS] + [tab.state]
     show = named(preview, [f.name for f in DATA_FIELDS], outputs=["boundary", "info"])
-    tab.parts["regen"].click(show, data_inputs, [boundary, info], **PRIVATE, **predict_event())
-    demo.load(show, data_inputs, [boundary, info], **PRIVATE)
+    tab.parts["regen"].click(show, data_inputs, [boundary, info], **PRIVATE, **train_event())  # up to 200,000 points
+    demo.load(lambda state: show(*fields.defaults(DATA_FIELDS, "spiral").values(), state), tab.state, [boundary, info],
+              **PRIVATE)  # the preset's data: a client cannot make page loads draw large data sets
     probe_btn.click(named(probe, ["x", "y"], outputs=["probe"]), [x, y, tab.state], probe_label, **PRIVATE,
                     **predict_event())
     boundary.select(click, [tab.state], [x, y, probe_label], **PRIVATE, **predict_event())
