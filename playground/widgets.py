@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import gradio as gr
 
 from .fields import Field
@@ -9,9 +11,9 @@ from .fields import Field
 CURVE_COLORS = {"train": "#1f77b4", "test": "#ff7f0e"}
 
 
-def widget(f: Field, value, elem_id: str | None = None) -> gr.components.Component:
-    """The component for one field, showing `value`."""
-    common = {"label": f.label, "elem_id": elem_id}
+def widget(f: Field, value, elem_id: str | None = None, visible: bool = True) -> gr.components.Component:
+    """The component for one field, showing `value` (hidden where it does not apply)."""
+    common = {"label": f.label, "elem_id": elem_id, "visible": visible}
     if f.help:
         common["info"] = f.help
     if f.kind in ("int", "float"):  # no precision: 2.5 epochs reaches the server, which says it is not whole
@@ -33,3 +35,32 @@ def line_plot(title: str, y_title: str, elem_id: str | None = None) -> gr.LinePl
     """A live curve panel: one long-format frame (epoch, value, series) with train and test series."""
     return gr.LinePlot(x="epoch", y="value", color="series", title=title, y_title=y_title, x_title="epoch",
                        color_map=CURVE_COLORS, height=260, show_label=False, elem_id=elem_id)
+
+
+def log_frame(frame, log: bool):
+    """A curve frame with its values rounded to 4 significant digits (what a tooltip needs), on a log10 scale if
+    `log` (a loss of 0 or below has no logarithm and is left out)."""
+    if log:
+        frame = frame.assign(value=[math.log10(v) if v > 0 else float("nan") for v in frame["value"]])
+    return frame.assign(value=[float(f"{v:.4g}") if math.isfinite(v) else v for v in frame["value"]])
+
+
+# Gradio's dropdown takes Enter as "pick the first option that contains what was typed": typing 3 picks 3e-5. A
+# number typed into the learning-rate box is committed as typed instead: Enter blurs the box, and on blur the
+# dropdown keeps the text as its value (allow_custom_value). Text that is not a number keeps the list's behaviour.
+# Installed on the box's first focus; ELEM_ID is the box's element id.
+LR_TYPED_JS = """
+() => {
+  const root = document.getElementById("ELEM_ID");
+  if (!root || root.dataset.typedEnter) return;
+  root.dataset.typedEnter = "1";
+  root.addEventListener("keydown", (e) => {
+    if (e.key !== "Enter" || !(e.target instanceof HTMLInputElement)) return;
+    const text = e.target.value.trim();
+    if (text === "" || !Number.isFinite(Number(text))) return;
+    e.preventDefault();
+    e.stopPropagation();
+    e.target.blur();
+  }, true);
+}
+"""
