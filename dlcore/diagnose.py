@@ -28,6 +28,8 @@ GOOD_ACCURACY = 0.9  # training accuracy below this is under-fitting
 GOOD_R2 = 0.5  # training R² below this is under-fitting
 DONE_ACCURACY = 0.99  # training accuracy this high: a still-falling loss has little left to give
 MIN_EPOCHS = 5  # epoch records needed to read the shape of a curve
+MIN_OVERFIT_EPOCHS = 10  # ... and to tell a rising test loss from noise
+GREW = 1.5  # a training loss that ends this many times above its first epoch's is diverging
 # The largest learning rate a "10x larger" suggestion goes to, per optimizer (a bigger one mostly diverges).
 LR_CAP = {"adam": 3e-2, "adamw": 3e-2, "rmsprop": 1e-2, "adagrad": 0.3, "adadelta": 10.0, "rprop": 0.1,
           "sgd": 1.0, "gd": 1.0, "lbfgs": 1.0}
@@ -177,7 +179,7 @@ def _shape(cfg: RunConfig, epochs: list[tuple[float, float, float]], final: Prog
                          f"{turns:.0%} of the time over the last epochs): the steps overshoot the minimum. Try a "
                          f"3× smaller learning rate.", changes, label)
     best = min(range(n), key=test.__getitem__)
-    if (test[-1] > test[best] * (1 + RISE) and best < EARLY * n and train[-1] < train[best]):
+    if n >= MIN_OVERFIT_EPOCHS and test[-1] > test[best] * (1 + RISE) and best < EARLY * n and train[-1] < train[best]:
         stop_at = max(1, math.ceil(epochs[best][0]))
         return Diagnosis("overfitting", f"Over-fitting: the test loss was lowest at epoch {stop_at:,} "
                          f"({test[best]:.3g}) and has risen since ({test[-1]:.3g}) while the training loss kept "
@@ -243,6 +245,12 @@ def diagnose(cfg: RunConfig, records: list[Progress], final: Progress, chance: f
                          f"10× smaller learning rate ({lr_text(changes.get('lr', cfg.lr))}).", changes, label)
     baseline = _baseline(cfg, final, chance)
     epochs = _epoch_losses(records)
+    if len(epochs) >= 2 and final.train_loss > GREW * epochs[0][1]:  # not a million-fold, but going the wrong way
+        changes, label = _scaled_lr(cfg, 0.1)
+        return Diagnosis("diverged", baseline + f"The loss ended far above where it started ({epochs[0][1]:.3g} → "
+                         f"{final.train_loss:.3g}): the steps are so large that each overshoots the minimum. Try a "
+                         f"10× smaller learning rate ({lr_text(changes.get('lr', cfg.lr))}).", changes, label,
+                         bool(baseline))
     if len(epochs) < MIN_EPOCHS:
         poor = _poorly_fit(cfg, final)
         changes, label = _more_epochs(cfg, max_epochs) if poor else ({}, "")

@@ -41,6 +41,13 @@ def test_a_diverged_run_asks_for_a_smaller_learning_rate():
     assert d.kind == "diverged" and not d.ok and d.changes == {"lr": pytest.approx(3e-2)} and "smaller" in d.text
 
 
+def test_a_loss_that_ends_far_above_its_start_asks_for_a_smaller_learning_rate():
+    # lr 3 on the spiral: no million-fold explosion for the guard to catch, but the loss grew a thousand-fold
+    recs, final = curves([1.1, 900, 1500, 1200, 1132], [1.1, 700, 667, 800, 1190])
+    d = diagnose(SPIRAL.replace(lr=3.0), recs, final)
+    assert d.kind == "diverged" and d.changes == {"lr": pytest.approx(0.3)} and "far above where it started" in d.text
+
+
 def test_an_oscillating_loss_asks_for_a_smaller_step():
     loss = [0.5 + (0.2 if i % 2 else 0.0) for i in range(200)]
     d = diagnose(SPIRAL.replace(lr=0.3), *curves(loss, loss, train_accuracy=0.9, test_accuracy=0.9))
