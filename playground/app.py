@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import threading
 
 import gradio as gr
 
@@ -11,6 +12,7 @@ from . import settings
 from .assets import CSS
 from .settings import DEVICE_CHOICES, DOWNLOAD_DIR, remove_download_dir
 from .tabs import about, boston, digits, seedlab, spiral
+from .training import warm_up
 
 atexit.register(remove_download_dir)
 
@@ -20,7 +22,7 @@ def build_demo() -> gr.Blocks:
     with gr.Blocks(title="Neural Network Playground") as demo:
         gr.Markdown("# 🧠 Neural Network Playground\nPick a model, train it live, then ask it questions. "
                     f"Training runs on **{DEVICE_CHOICES[1].upper()}**; see *About* for what each control does.")
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap"):  # every tab in sight on a phone, not behind a "..." menu
             tabs = {"spiral": spiral.build(demo), "boston": boston.build(demo), "digits": digits.build(demo)}
             seedlab.build(demo, tabs["spiral"])
             about.build(demo)
@@ -35,6 +37,9 @@ def launch(demo: gr.Blocks, **kwargs):
 
     torch.set_num_threads(settings.TORCH_THREADS)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    # the first run's one-time costs (torch._dynamo's import, the first step), paid in the background while the
+    # server starts, not by the first user
+    threading.Thread(target=warm_up, args=(spiral.SPEC,), name="warm-up", daemon=True).start()
     options = {"ssr_mode": False, "css": CSS, "max_file_size": settings.LIMITS.max_upload_bytes, "show_error": True,
                "allowed_paths": [str(DOWNLOAD_DIR)], **kwargs}
     return demo.launch(**options)

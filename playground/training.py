@@ -9,6 +9,7 @@ outputs, so no handler counts its outputs or its `gr.skip()`s.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from dlcore.session import LiveRun, drop_candidate, keep_candidate, resume_of, s
 from . import settings, store
 from .fields import Field, applies, args, build_config, defaults, widget_values
 from .handlers import named, user_errors
-from .widgets import LR_TYPED_JS, line_plot, log_frame, widget
+from .widgets import CODE_IN_VIEW_JS, LR_TYPED_JS, line_plot, log_frame, widget
 
 PRIVATE = {"api_visibility": "private"}
 
@@ -92,9 +93,11 @@ class TrainingSpec:
             note = self.note(run) if self.note else ""
 
             def render(rec: Progress, redraw: bool) -> dict:  # on the training thread, between two steps
-                log = run.state.get("log_loss", False)
-                out = {"loss": log_frame(curves_frame(run.curves, "loss"), log),
-                       "metric": log_frame(curves_frame(run.curves, "metric"), False)}
+                out = {}
+                if redraw or rec.done:  # pictures at most every BOUNDARY_EVERY s: the browser redraws each one whole
+                    log = run.state.get("log_loss", False)
+                    out = {"loss": log_frame(curves_frame(run.curves, "loss"), log),
+                           "metric": log_frame(curves_frame(run.curves, "metric"), False)}
                 if views.live:
                     out.update(views.live(rec, redraw or rec.done))
                 if not rec.done:
@@ -192,6 +195,18 @@ def hide_advice() -> tuple:
 ADVICE = ("try_this", "keep_new", "keep_old")
 
 
+def warm_up(spec: TrainingSpec) -> float:
+    """Run a tiny training run through `spec`'s handler once, so the first user's first run does not pay the one-time
+    costs (torch's optimizers import torch._dynamo on first use, ~3 s; the first autograd step and the first
+    render). Meant for a background thread at start-up; returns the seconds it took."""
+    t0 = time.perf_counter()
+    tiny = {"epochs": 2, "points": 20, "hidden": "4"}
+    values = spec.args(**{k: v for k, v in tiny.items() if any(f.name == k for f in spec.fields)})
+    for _ in spec.stream(values, {}):
+        pass
+    return time.perf_counter() - t0
+
+
 class TrainingTab:
     """The widgets and the wiring every training tab shares; the tab module places them and adds its own views."""
 
@@ -215,14 +230,15 @@ class TrainingTab:
     def columns(self, sections: list[tuple[str, str | None]], extras: dict[str, Callable[[], dict]] | None = None,
                 left: Callable[[], None] | None = None):
         """The usual frame: settings and controls on the left (then `left()`), and the body of the `with` on the
-        right."""
-        with gr.Row():
-            with gr.Column(scale=5, min_width=360):
+        right. On a phone (assets.CSS) the body comes first, then the controls and `left()`, then the settings."""
+        with gr.Row(elem_classes="tab-frame"):
+            with gr.Column(scale=5, min_width=360, elem_classes="tab-settings"):
                 self.settings(sections, extras)
-                self.controls()
-                if left:
-                    left()
-            with gr.Column(scale=7):
+                with gr.Column(elem_classes="tab-first"):
+                    self.controls()
+                    if left:
+                        left()
+            with gr.Column(scale=7, elem_classes="tab-main"):
                 yield
 
     def settings(self, sections: list[tuple[str, str | None]], extras: dict[str, Callable[[], dict]] | None = None):
@@ -269,15 +285,16 @@ class TrainingTab:
 
     def controls(self) -> None:
         """Train, Continue and Stop, Download and Upload, and the code view."""
-        with gr.Row():
-            self.train = gr.Button("Train", variant="primary")
-            self.cont = gr.Button("Continue", elem_id=f"{self.spec.key}-continue")
-            self.stop = gr.Button("Stop", variant="stop")
+        with gr.Row():  # one row on a phone too
+            self.train = gr.Button("Train", variant="primary", min_width=90)
+            self.cont = gr.Button("Continue", elem_id=f"{self.spec.key}-continue", min_width=90)
+            self.stop = gr.Button("Stop", variant="stop", min_width=90, elem_id=f"{self.spec.key}-stop")
         with gr.Row():
             self.outputs["download"] = gr.DownloadButton("Download model", interactive=False, size="sm")
             self.upload = gr.UploadButton("Upload model", file_types=[".safetensors"], size="sm")
-        with gr.Accordion("Copy as PyTorch code", open=False):
-            self.outputs["code"] = gr.Code(store.code_for(None), language="python", label="Standalone script")
+        with gr.Accordion("Copy as PyTorch code", open=False) as self.code_box:
+            self.outputs["code"] = gr.Code(store.code_for(None), language="python", label="Standalone script",
+                                           elem_id=f"{self.spec.key}-code")
 
     def status(self, text: str) -> gr.Markdown:
         """The status box, and under it the run's advice: Try this, and the keep-either pair (hidden until needed)."""
@@ -344,6 +361,7 @@ class TrainingTab:
         self.log.change(named(self._log_scale, ["log"], outputs=["loss"]), [self.log, self.state], out["loss"],
                         queue=False, **PRIVATE)
         self._wire_applies()
+        self.code_box.expand(None, None, None, js=CODE_IN_VIEW_JS.replace("ELEM_ID", f"{spec.key}-code"), **PRIVATE)
         for f in spec.fields:
             if f.kind == "lr":  # Enter takes a typed number as typed (see widgets.LR_TYPED_JS)
                 elem_id = f"{spec.key}-{f.name}-field"
@@ -421,5 +439,5 @@ class TrainingTab:
         return {"status": status, "state": state, "download": store.download_update(state)}
 
 
-__all__ = ["predict_event", "PRIVATE", "train_event", "TrainingSpec", "TrainingTab", "Views", "after_stop",
+__all__ = ["warm_up", "predict_event", "PRIVATE", "train_event", "TrainingSpec", "TrainingTab", "Views", "after_stop",
            "final_status", "user_errors"]

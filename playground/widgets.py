@@ -64,3 +64,12 @@ LR_TYPED_JS = """
   }, true);
 }
 """
+
+# The code editor (CodeMirror) measures its line height only while it is on screen: a script that arrived while the
+# "Copy as PyTorch code" box was closed shows its line numbers out of step with its lines until the editor is
+# scrolled into view. Opening the box brings the editor into view, so the numbers line up at once.
+CODE_IN_VIEW_JS = """
+() => {
+  setTimeout(() => document.querySelector("#ELEM_ID .cm-editor")?.scrollIntoView({block: "nearest"}), 50);
+}
+"""
