@@ -215,9 +215,11 @@ def _shape(cfg: RunConfig, epochs: list[tuple[float, float, float]], final: Prog
     done = cfg.task == "classification" and final.metrics.get("train_accuracy", 0.0) >= DONE_ACCURACY
     if drop > STILL_FALLING and not done:
         changes, label = _more_epochs(cfg, max_epochs)
+        more = (f"more epochs ({changes['epochs']:,})" if "epochs" in changes else
+                f"a larger learning rate ({lr_text(changes['lr'])})" if "lr" in changes else "more epochs")
         return Diagnosis("not_converged", f"Not converged: the loss fell {drop:.0%} over the last {tail_epochs:,} "
-                         f"epochs and is still falling. Try more epochs ({label}), or press Continue to train on "
-                         f"from here.{_gap(cfg, final)}", changes, label)
+                         f"epochs and is still falling. Try {more}, or press Continue to train on from here."
+                         f"{_gap(cfg, final)}", changes, label)
     return Diagnosis("fine", _fine_text(cfg, final, drop) + _gap(cfg, final))
 
 
@@ -255,7 +257,8 @@ def diagnose(cfg: RunConfig, records: list[Progress], final: Progress, chance: f
         poor = _poorly_fit(cfg, final)
         changes, label = _more_epochs(cfg, max_epochs) if poor else ({}, "")
         text = (f"Too short to read the curves ({len(epochs)} epoch{'s' * (len(epochs) != 1)})"
-                + (f", and {poor}. Try more epochs ({label})." if poor else "; the numbers above are all it says."))
+                + (f", and {poor}. Try more epochs ({changes['epochs']:,})." if "epochs" in changes else
+                   f", and {poor}. Try {label}." if poor else "; the numbers above are all it says."))
         return Diagnosis("too_short" if poor else "fine", baseline + text, changes, label, bool(baseline))
     d = _shape(cfg, epochs, final, max_epochs)
     return Diagnosis(d.kind, baseline + d.text, d.changes, d.label, bool(baseline))

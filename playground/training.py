@@ -19,7 +19,7 @@ import gradio as gr
 from dlcore.config import RunConfig
 from dlcore.data import io_shape
 from dlcore.defaults import DEFAULTS
-from dlcore.errors import ConfigError
+from dlcore.errors import ConfigError, DlcoreError
 from dlcore.models import estimate_params
 from dlcore.plots import curves_frame
 from dlcore.records import Progress
@@ -28,7 +28,7 @@ from dlcore.session import LiveRun, drop_candidate, keep_candidate, resume_of, s
 from . import settings, store
 from .fields import Field, applies, args, build_config, defaults, widget_values
 from .handlers import named, user_errors
-from .widgets import CODE_IN_VIEW_JS, LR_TYPED_JS, line_plot, log_frame, widget
+from .widgets import CLEAR_ERRORS_JS, CODE_IN_VIEW_JS, LR_TYPED_JS, line_plot, log_frame, widget
 
 PRIVATE = {"api_visibility": "private"}
 
@@ -86,9 +86,14 @@ class TrainingSpec:
         """Train with the tab's values; yield {output name: value} updates, the last with the final views.
 
         `resume`: continue the tab's model (Continue) instead of starting afresh; its curves go on."""
-        cfg = self.config(values)
         default = store.default_model(self.key) if self.key in DEFAULTS else None  # what the tab answers with now
-        with LiveRun(cfg, state, settings.LIMITS, default=default, resume=resume) as run:
+        try:
+            cfg = self.config(values)
+            run = LiveRun(cfg, state, settings.LIMITS, default=default, resume=resume)
+        except DlcoreError as e:  # the status no longer shows an older run as if it were this one's result
+            yield {"status": f"⚠️ Not {'continued' if resume else 'trained'}: {e}. The tab's model is unchanged."}
+            raise
+        with run:
             views = self.start(run) if self.start else Views()
             note = self.note(run) if self.note else ""
 
@@ -334,6 +339,7 @@ class TrainingTab:
             handler = named(fn, names, outputs=list(spec.outputs),
                             doc=f"{what} on the {spec.key} tab's settings; streams {', '.join(spec.outputs)}.")
             button.click(hide_advice, None, advice, queue=False, **PRIVATE)  # a new run asks its own questions
+            button.click(None, None, None, js=CLEAR_ERRORS_JS, **PRIVATE)  # errors of earlier tries do not pile up
             ev = button.click(handler, inputs, streamed, api_name=api_name, **train_event())
             ev.then(self._after_run, [self.state], [out["code"], *advice], **PRIVATE)
             runs.append(ev)

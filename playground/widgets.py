@@ -73,3 +73,8 @@ CODE_IN_VIEW_JS = """
   setTimeout(() => document.querySelector("#ELEM_ID .cm-editor")?.scrollIntoView({block: "nearest"}), 50);
 }
 """
+
+# A new try closes the error notices of earlier ones, so errors that were fixed do not pile up in the corner.
+CLEAR_ERRORS_JS = """
+() => document.querySelectorAll('.toast-body.error [data-testid="toast-close"]').forEach((b) => b.click())
+"""

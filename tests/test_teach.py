@@ -172,3 +172,14 @@ def test_the_cli_flushes_denormals_before_any_work():
     env = {**os.environ, "OMP_NUM_THREADS": "2"}
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert p.returncode == 0 and p.stdout.strip().endswith("True"), p.stderr[-2000:]
+
+
+def test_a_refused_run_replaces_the_stale_status_and_keeps_the_model(one_thread):
+    state = {}
+    last(spiral.SPEC.stream, spiral_args(epochs=5), state)
+    model, updates = state["model"], []
+    with pytest.raises(gr.Error, match="learning rate 'abc' is not a number"):
+        updates.extend(user_errors(spiral.SPEC.stream)(spiral_args(lr="abc"), state))
+    assert [set(u) for u in updates] == [{"status"}], "only the status changes"
+    assert updates[0]["status"].startswith("⚠️ Not trained: learning rate 'abc' is not a number")
+    assert "unchanged" in updates[0]["status"] and state["model"] is model
