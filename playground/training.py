@@ -21,7 +21,8 @@ from dlcore.data import io_shape
 from dlcore.defaults import DEFAULTS
 from dlcore.errors import ConfigError, DlcoreError
 from dlcore.models import estimate_params
-from dlcore.plots import curves_frame
+from dlcore.plots import CURVE_POINTS, curves_frame
+from dlcore.presets import preset
 from dlcore.records import Progress
 from dlcore.session import LiveRun, drop_candidate, keep_candidate, resume_of, status_line, stopped_run
 
@@ -31,6 +32,9 @@ from .handlers import named, user_errors
 from .widgets import CLEAR_ERRORS_JS, CODE_IN_VIEW_JS, LR_TYPED_JS, line_plot, log_frame, widget
 
 PRIVATE = {"api_visibility": "private"}
+# Points per curve in a live update (the last has CURVE_POINTS): the browser copies and redraws every point of both
+# plots with each update, and a busy browser answers a Stop click only between two such redraws.
+LIVE_CURVE_POINTS = 150
 
 
 def train_event() -> dict:
@@ -100,9 +104,9 @@ class TrainingSpec:
             def render(rec: Progress, redraw: bool) -> dict:  # on the training thread, between two steps
                 out = {}
                 if redraw or rec.done:  # pictures at most every BOUNDARY_EVERY s: the browser redraws each one whole
-                    log = run.state.get("log_loss", False)
-                    out = {"loss": log_frame(curves_frame(run.curves, "loss"), log),
-                           "metric": log_frame(curves_frame(run.curves, "metric"), False)}
+                    log, points = run.state.get("log_loss", False), CURVE_POINTS if rec.done else LIVE_CURVE_POINTS
+                    out = {"loss": log_frame(curves_frame(run.curves, "loss", points), log),
+                           "metric": log_frame(curves_frame(run.curves, "metric", points), False)}
                 if views.live:
                     out.update(views.live(rec, redraw or rec.done))
                 if not rec.done:
@@ -317,9 +321,11 @@ class TrainingTab:
         """The two live curve panels, each (title, y axis title), and a log-scale switch for the loss."""
         key = self.spec.key
         self.loss_title = loss[1]
+        regression = preset(self.spec.dataset).task == "regression"  # its metric panel has a test series only
         with gr.Row():
             self.outputs["loss"] = line_plot(*loss, elem_id=f"{key}-loss")
-            self.outputs["metric"] = line_plot(*metric, elem_id=f"{key}-metric")
+            self.outputs["metric"] = line_plot(*metric, elem_id=f"{key}-metric",
+                                               series=("test",) if regression else ("train", "test"))
         self.log = gr.Checkbox(False, label="Loss on a log scale", elem_id=f"{key}-log", container=False)
 
     # long: the one place a training tab's events are wired, each a line or two

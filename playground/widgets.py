@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import gradio as gr
+import pandas as pd
 
 from .fields import Field
 
@@ -31,9 +32,14 @@ def widget(f: Field, value, elem_id: str | None = None, visible: bool = True) ->
     raise ValueError(f"field {f.name!r} has an unknown kind {f.kind!r}")
 
 
-def line_plot(title: str, y_title: str, elem_id: str | None = None) -> gr.LinePlot:
+def line_plot(title: str, y_title: str, elem_id: str | None = None,
+              series: tuple[str, ...] = ("train", "test")) -> gr.LinePlot:
     """A live curve panel: one long-format frame (epoch, value, series) with train and test series."""
-    return gr.LinePlot(x="epoch", y="value", color="series", title=title, y_title=y_title, x_title="epoch",
+    # An empty frame (one blank row per series), not None: the plot is set up, and its drawing library loaded, with
+    # the page rather than in the middle of the first run, where it held up the browser for a second just when a
+    # Stop click might come. Its series are named now: the plot keeps the colour domain of the first frame it draws.
+    empty = pd.DataFrame({"epoch": [0.0] * len(series), "value": [float("nan")] * len(series), "series": list(series)})
+    return gr.LinePlot(empty, x="epoch", y="value", color="series", title=title, y_title=y_title, x_title="epoch",
                        color_map=CURVE_COLORS, height=260, show_label=False, elem_id=elem_id)
 
 
