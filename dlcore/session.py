@@ -259,7 +259,10 @@ def resume_of(tm: TrainedModel) -> Resume:
 def score_on(tm: TrainedModel | None, cfg: RunConfig, data: Data) -> float | None:
     """`tm`'s test accuracy (classification) or RMSE (regression) on `data`'s test split, when `tm` was trained on the
     same data (so its inputs are scaled alike); None when it cannot be compared."""
-    if not isinstance(tm, TrainedModel) or data_key(tm.cfg) != data_key(cfg) or tm.cfg.task != cfg.task:
+    if not isinstance(tm, TrainedModel) or tm.cfg.dataset != cfg.dataset:
+        return None
+    same_images = cfg.dataset in ("mnist", "fashion") and tm.meta.get("data_source") == data.source
+    if data_key(tm.cfg) != data_key(cfg) and not same_images:  # "auto" and "embedded" may be the same 5,000 digits
         return None
     try:
         out = forward_chunked(tm.model, data.x_test.to(tm.device)).to(data.y_test.device)
@@ -375,13 +378,15 @@ class LiveRun:
         if usable or rec.status == "diverged":
             chance = majority_share(self.data.y_test.cpu()) if self.cfg.task == "classification" else None
             self.diagnosis = diagnose(self.cfg, history, rec, chance, self.limits.max_epochs)
+        # the latest run's lesson and settings, whichever model the tab keeps: what "Try this" applies to
+        self.state["advice"] = {"cfg": self.cfg, "diagnosis": self.diagnosis}
         self.state.pop("candidate", None)  # a new run answers the question an older one asked
         if adopt:
             tm = self.trainer.trained()
             tm.model.eval()
             lineage = {"model": tm, "history": history, "resume": self.trainer.resume_point(),
                        "curves": {k: thin(v, STORED_CURVE_POINTS) for k, v in self.curves.items()},
-                       "trained_epochs": math.floor(rec.epoch), "diagnosis": self.diagnosis}
+                       "trained_epochs": math.floor(rec.epoch)}
             if self._worse(incumbent if had else self.default, rec):
                 self.state["candidate"] = lineage
                 adopt = False
