@@ -39,7 +39,8 @@ def launch(demo: gr.Blocks, **kwargs):
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     # the first run's one-time costs (torch._dynamo's import, the first step), paid in the background while the
     # server starts, not by the first user
-    threading.Thread(target=warm_up, args=(spiral.SPEC,), name="warm-up", daemon=True).start()
+    if os.environ.get("DLCORE_WARM_UP", "1") != "0":  # 0: off (bench/bench_first_update.py compares)
+        threading.Thread(target=warm_up, args=(spiral.SPEC,), name="warm-up", daemon=True).start()
     options = {"ssr_mode": False, "css": CSS, "max_file_size": settings.LIMITS.max_upload_bytes, "show_error": True,
                "allowed_paths": [str(DOWNLOAD_DIR)], **kwargs}
     return demo.launch(**options)

@@ -1,6 +1,7 @@
 """Issue 15 without a browser: Continue, keep-either, Try this, controls that apply, the log scale, denormals flushed
 on every thread that trains."""
 
+import json
 import os
 import subprocess
 import sys
@@ -183,3 +184,14 @@ def test_a_refused_run_replaces_the_stale_status_and_keeps_the_model(one_thread)
     assert [set(u) for u in updates] == [{"status"}], "only the status changes"
     assert updates[0]["status"].startswith("⚠️ Not trained: learning rate 'abc' is not a number")
     assert "unchanged" in updates[0]["status"] and state["model"] is model
+
+
+def test_the_cli_json_carries_the_diagnosis():
+    args = ["train", "--dataset", "spiral", "--points", "100", "--hidden", "16", "--activation", "sigmoid", "--lr", "1e-3",
+            "--epochs", "60", "--device", "cpu", "--json", "--quiet"]
+    env = {**os.environ, "DLCORE_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    p = subprocess.run([sys.executable, "-m", "dlcore", *args], capture_output=True, text=True, timeout=300, env=env)
+    assert p.returncode == 0, p.stderr[-2000:]
+    d = json.loads(p.stdout.strip().splitlines()[-1])["diagnosis"]
+    assert d["kind"] == "underfitting" and not d["ok"] and d["changes"] == {"lr": pytest.approx(1e-2)}
+    assert "still falling" in d["text"] and "dlcore: diagnosis: Not finished" in p.stderr
