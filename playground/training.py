@@ -359,9 +359,11 @@ class TrainingTab:
         out["try_this"].click(named(self._try_this, [], outputs=[*names, "try_this"]), [self.state],
                               [*(self.inputs[n] for n in names), out["try_this"]], queue=False, **PRIVATE)
         chosen = ("status", "download", "code", *ADVICE)
-        for button, fn in ((out["keep_new"], self._keep_new), (out["keep_old"], self._keep_old)):
-            button.click(named(fn, [], outputs=list(chosen)), [self.state], [out[n] for n in chosen], queue=False,
-                         **PRIVATE)
+        # keep-either, also for API clients (a run worse than the session's model waits for their choice)
+        for button, fn, api_name in ((out["keep_new"], self._keep_new, f"use_new_{spec.key}"),
+                                     (out["keep_old"], self._keep_old, f"keep_previous_{spec.key}")):
+            button.click(named(fn, [], outputs=list(chosen), doc=fn.__doc__), [self.state],
+                         [out[n] for n in chosen], queue=False, api_name=api_name)
         restore = named(self._restore, ["file"], outputs=["status", "state", "download"])
         self.upload.upload(restore, [self.upload, self.state], [out["status"], self.state, out["download"]],
                            **PRIVATE).then(store.code_for, [self.state], out["code"], **PRIVATE)
@@ -417,11 +419,13 @@ class TrainingTab:
         return {**changed, "try_this": gr.update(visible=False)}
 
     def _keep_new(self, _values: dict, state: dict | None) -> dict:
+        """Use the new model: the latest run's model, held back as worse than the tab's, replaces it."""
         if not keep_candidate(state):
             raise ConfigError("there is no newer model waiting; train first")
         return {"status": "✅ The new model is now used for predictions.", **self._chosen(state)}
 
     def _keep_old(self, _values: dict, state: dict | None) -> dict:
+        """Keep the previous model: the latest run's model, held back as worse than the tab's, is dropped."""
         drop_candidate(state)
         return {"status": "✅ Kept the previous model; the newer run's model was dropped.", **self._chosen(state)}
 
