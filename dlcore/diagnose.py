@@ -57,7 +57,8 @@ class Diagnosis:
 def nice_lr(lr: float) -> float:
     """`lr` moved to the nearest of 1, 3 × 10^k (the learning-rate list's steps), e.g. 3.3e-3 -> 3e-3."""
     k = math.floor(math.log10(lr))
-    return min((m * 10.0 ** e for e in (k - 1, k, k + 1) for m in (1, 3)), key=lambda v: abs(math.log(v / lr)))
+    nearest = min((m * 10.0 ** e for e in (k - 1, k, k + 1) for m in (1, 3)), key=lambda v: abs(math.log(v / lr)))
+    return float(f"{nearest:.1g}")  # 3e-05, not 3.0000000000000004e-05
 
 
 def lr_text(lr: float) -> str:

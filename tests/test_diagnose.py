@@ -97,6 +97,7 @@ def test_learning_rates_move_along_the_list():
     assert [nice_lr(v) for v in (1e-2, 3.3e-3, 0.033, 10 * 1e-3, 3e-5 / 3)] == pytest.approx([1e-2, 3e-3, 3e-2, 1e-2,
                                                                                               1e-5])
     assert [lr_text(v) for v in (1e-2, 3e-3, 0.1, 1.0, 3.0)] == ["1e-2", "3e-3", "0.1", "1", "3"]
+    assert repr(nice_lr(3.1e-5)) == "3e-05", "no float noise in what the JSON and the fields show"
 
 
 def test_the_sigmoid_lesson_leads_to_a_larger_learning_rate_that_works(one_thread):
