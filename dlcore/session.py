@@ -228,10 +228,17 @@ WORSE_RMSE = 1.02  # ... a new regressor when its test RMSE is more than 2 % hig
 STORED_CURVE_POINTS = 1000  # per series, kept in the session so a continued run's curves go on
 
 
-def continue_point(state: dict | None, cfg: RunConfig) -> tuple[Resume, int]:
-    """Where Continue picks up: the tab model's weights (and optimizer state) and its epochs so far, or a ConfigError
-    saying why it cannot (no model yet, or settings that change its architecture or data)."""
+def lineage_to_continue(state: dict | None) -> dict:
+    """What Continue trains further: the latest run's model when it is held back as worse than the tab's (the run
+    the user just watched), else the tab's model; a dict with its model, resume point, history, curves, epochs."""
     state = state or {}
+    return state.get("candidate") or state
+
+
+def continue_point(state: dict | None, cfg: RunConfig) -> tuple[Resume, int]:
+    """Where Continue picks up (see `lineage_to_continue`): the model's weights (and optimizer state) and its epochs so
+    far, or a ConfigError saying why it cannot (no model yet, or settings that change its architecture or data)."""
+    state = lineage_to_continue(state)
     tm, resume = state.get("model"), state.get("resume")
     if not isinstance(tm, TrainedModel) or resume is None:
         raise ConfigError("there is no model in this tab to continue; press Train first")
@@ -300,8 +307,9 @@ class LiveRun:
         self.device = self.trainer.device
         self.data = self.trainer.data
         self.default = default
+        self.earlier = lineage_to_continue(self.state) if resume else {}  # the run a continued one goes on from
         self.curves: dict[tuple[str, str], list[tuple[float, float]]] = \
-            {k: list(v) for k, v in self.state.get("curves", {}).items()} if resume else {}
+            {k: list(v) for k, v in self.earlier.get("curves", {}).items()}
         self.last: Progress | None = None  # the latest record
         self.last_epoch: Progress | None = None  # the latest end-of-epoch record (it carries the test metrics)
         self.kept_previous = False  # after the run: whether the tab kept its previous model
@@ -433,7 +441,7 @@ class LiveRun:
         if records and records[-1].done and self.last is not None and records[-1].epoch == self.last.epoch:
             records[-1] = self.last  # the very record the run reported last
         final = [r for r in records[-1:] if r.done]
-        earlier = [r for r in self.state.get("history", []) if not r.done] if self.resumed else []
+        earlier = [r for r in self.earlier.get("history", []) if not r.done]
         return thin(earlier + records[:len(records) - len(final)]) + final
 
     def stop(self, reason: str = "user") -> None:

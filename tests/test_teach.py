@@ -19,7 +19,7 @@ from dlcore.session import Job, LiveRun, drop_candidate, keep_candidate
 from playground import fields, settings
 from playground.fields import applies
 from playground.handlers import user_errors
-from playground.tabs import digits, spiral
+from playground.tabs import boston, digits, spiral
 from playground.training import TrainingTab, advice_buttons
 from playground.widgets import log_frame
 
@@ -195,3 +195,15 @@ def test_the_cli_json_carries_the_diagnosis():
     d = json.loads(p.stdout.strip().splitlines()[-1])["diagnosis"]
     assert d["kind"] == "underfitting" and not d["ok"] and d["changes"] == {"lr": pytest.approx(1e-2)}
     assert "still falling" in d["text"] and "dlcore: diagnosis: Not finished" in p.stderr
+
+
+def test_continue_goes_on_from_a_run_held_back_as_worse(one_thread):
+    # five epochs of a Boston MLP are worse than the built-in model: held back; Continue trains that run further
+    values = boston.SPEC.args(hidden="16", epochs=5, device="cpu")
+    state = {}
+    assert "worse than the one the tab already has" in last(boston.SPEC.stream, values, state)["status"]
+    held = state["candidate"]["model"]
+    out = last(boston.SPEC.resume_stream, values, state)
+    assert "Continued for 5 more epochs (10 in all)" in out["status"] and "epoch 10/10" in out["status"]
+    kept = state.get("candidate") or state
+    assert kept["model"] is not held and kept["trained_epochs"] == 10
