@@ -390,16 +390,16 @@ class TrainingTab:
         if not dependent:
             return
         deciding = sorted({f.name for f in spec.fields if any(k in f.decides for d in dependent for k in d.applies)})
-        names = [f.name for f in spec.fields]
+        shown = [f.name for f in dependent]
 
         def show(values: dict) -> dict:
             full = {**self._initial, **values}
             return {f.name: gr.update(visible=applies(f, spec.fields, full, spec.dataset)) for f in dependent}
 
-        handler = named(show, deciding, extra=(), outputs=names)
+        handler = named(show, deciding, extra=(), outputs=shown)
         for n in deciding:
-            self.inputs[n].change(handler, [self.inputs[m] for m in deciding], [self.inputs[m] for m in names],
-                                  queue=False, **PRIVATE)
+            self.inputs[n].change(handler, [self.inputs[m] for m in deciding], [self.inputs[m] for m in shown],
+                                  queue=False, show_progress="hidden", **PRIVATE)
 
     def _after_run(self, state: dict | None):
         """After a run's last update: the code view and the advice buttons (a separate event, so the training

@@ -82,6 +82,23 @@ def test_a_typed_learning_rate_is_taken_as_typed(page):
                            timeout=30_000)
 
 
+def test_controls_that_do_not_apply_are_hidden(page):
+    fields = ("hidden", "activation", "dropout", "momentum")
+
+    def shown() -> set[str]:
+        return {f for f in fields if page.locator(f"#spiral-{f}-field").is_visible()}
+
+    assert shown() == {"hidden", "activation", "dropout"}  # the MLP with Adam: no momentum
+    page.get_by_label("linear").first.check()
+    page.wait_for_function("() => !document.querySelector('#spiral-hidden-field')?.checkVisibility()")
+    assert shown() == set()
+    page.get_by_label("mlp").first.check()
+    page.locator("#spiral-optimizer-field input").click()
+    page.get_by_role("option", name="sgd", exact=True).click()
+    page.wait_for_function("() => document.querySelector('#spiral-momentum-field')?.checkVisibility()")
+    assert shown() == set(fields)
+
+
 def test_stop_ends_the_run_within_a_second_ten_times(page, monkeypatch):
     # The click is a real mouse click at the Stop button's place (not an element handle that first waits for the
     # page's scripts); the run's end is when the training thread settles the stopped run, in this same process.
