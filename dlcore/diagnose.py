@@ -78,14 +78,16 @@ def _epoch_losses(records: list[Progress]) -> list[tuple[float, float, float]]:
             and math.isfinite(r.train_loss) and math.isfinite(r.test_loss)]
 
 
-def _tail_start(n: int, tail: float = TAIL) -> int:
-    """The index where the run's last `tail` share of `n` epoch records begins (its value is the one before)."""
-    return max(0, min(n - 2, round(n * (1 - tail)) - 1))
+def _tail_start(epochs: list[float], tail: float = TAIL) -> int:
+    """The index of the last record at or before the start of the run's last `tail` share of epochs (the records may
+    be thinned, so positions count, not indices)."""
+    cut = epochs[-1] * (1 - tail)
+    return max(0, min(len(epochs) - 2, max((i for i, e in enumerate(epochs) if e <= cut), default=0)))
 
 
-def _tail_drop(losses: list[float], tail: float = TAIL) -> float:
-    """Relative fall of the loss over the run's last `tail` share (positive = falling)."""
-    start = losses[_tail_start(len(losses), tail)]
+def _tail_drop(epochs: list[float], losses: list[float], tail: float = TAIL) -> float:
+    """Relative fall of the loss over the run's last `tail` share of epochs (positive = falling)."""
+    start = losses[_tail_start(epochs, tail)]
     return (start - losses[-1]) / abs(start) if start else 0.0
 
 
@@ -172,7 +174,8 @@ def _shape(cfg: RunConfig, epochs: list[tuple[float, float, float]], final: Prog
     train = [t for _, t, _ in epochs]
     test = [v for _, _, v in epochs]
     n = len(epochs)
-    tail_epochs = max(1, round(epochs[-1][0] - epochs[_tail_start(n)][0]))
+    positions = [e for e, _, _ in epochs]
+    tail_epochs = max(1, round(epochs[-1][0] - epochs[_tail_start(positions)][0]))
     turns = _oscillating(train)
     if turns:
         changes, label = _scaled_lr(cfg, 1 / 3)
@@ -197,7 +200,7 @@ def _shape(cfg: RunConfig, epochs: list[tuple[float, float, float]], final: Prog
         changes, label = _scaled_lr(cfg, 10.0)
         if not changes:
             changes, label = _more_epochs(cfg, max_epochs)
-        drop = _tail_drop(train)
+        drop = _tail_drop(positions, train)
         return Diagnosis("underfitting", f"Not finished: {poor}, but the loss is still falling (−{drop:.1%} over the "
                          f"last {tail_epochs:,} epochs): the model is still learning, slowly, not stuck at its limit. "
                          f"Try {'a 10× larger learning rate' if 'lr' in changes else 'more epochs'} "
@@ -212,7 +215,7 @@ def _shape(cfg: RunConfig, epochs: list[tuple[float, float, float]], final: Prog
         changes, label = _scaled_lr(cfg, 10.0)
         return Diagnosis("underfitting", f"Under-fitting: {poor} and the loss has stopped falling. Try a larger "
                          "learning rate.", changes, label)
-    drop = _tail_drop(train)
+    drop = _tail_drop(positions, train)
     done = cfg.task == "classification" and final.metrics.get("train_accuracy", 0.0) >= DONE_ACCURACY
     if drop > STILL_FALLING and not done:
         changes, label = _more_epochs(cfg, max_epochs)

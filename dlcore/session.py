@@ -383,9 +383,9 @@ class LiveRun:
         incumbent = self.state.get("model")
         had = incumbent is not None
         history = self.history()
-        if usable or rec.status == "diverged":
+        if usable or rec.status == "diverged":  # read from every epoch's record, not the thinned history
             chance = majority_share(self.data.y_test.cpu()) if self.cfg.task == "classification" else None
-            self.diagnosis = diagnose(self.cfg, history, rec, chance, self.limits.max_epochs)
+            self.diagnosis = diagnose(self.cfg, self.history(thinned=False), rec, chance, self.limits.max_epochs)
         # the latest run's lesson and settings, whichever model the tab keeps: what "Try this" applies to
         self.state["advice"] = {"cfg": self.cfg, "diagnosis": self.diagnosis}
         self.state.pop("candidate", None)  # a new run answers the question an older one asked
@@ -434,7 +434,7 @@ class LiveRun:
             return True
         return False
 
-    def history(self) -> list[Progress]:
+    def history(self, thinned: bool = True) -> list[Progress]:
         """The run's end-of-epoch records (and the final one), thinned to a few hundred to keep the session small; a
         continued run's come after the model's earlier ones."""
         records = [self._numbered(r) for r in self.trainer.history if r.test_loss is not None]
@@ -442,7 +442,8 @@ class LiveRun:
             records[-1] = self.last  # the very record the run reported last
         final = [r for r in records[-1:] if r.done]
         earlier = [r for r in self.earlier.get("history", []) if not r.done]
-        return thin(earlier + records[:len(records) - len(final)]) + final
+        records = earlier + records[:len(records) - len(final)]
+        return (thin(records) if thinned else records) + final
 
     def stop(self, reason: str = "user") -> None:
         """Ask the training thread to stop before its next step (it settles the state, then sets `ended`)."""
