@@ -80,6 +80,8 @@ def test_a_typed_learning_rate_is_taken_as_typed(page):
     page.get_by_text("Copy as PyTorch code").first.click()
     page.wait_for_function("() => /LR = 1\\.0\\b/.test(document.querySelector('#spiral-code')?.innerText || '')",
                            timeout=30_000)
+    # the script arrived while the box was closed: opened, its line numbers stand beside their lines
+    page.wait_for_function(CODE_LINES_ALIGNED, timeout=30_000)
 
 
 def test_controls_that_do_not_apply_are_hidden(page):
@@ -97,6 +99,17 @@ def test_controls_that_do_not_apply_are_hidden(page):
     page.get_by_role("option", name="sgd", exact=True).click()
     page.wait_for_function("() => document.querySelector('#spiral-momentum-field')?.checkVisibility()")
     assert shown() == set(fields)
+
+
+CODE_LINES_ALIGNED = """() => {
+  const ed = document.querySelector('#spiral-code .cm-editor');
+  const numbers = [...ed.querySelectorAll('.cm-lineNumbers .cm-gutterElement')].filter(e => e.innerText.trim());
+  const lines = [...ed.querySelectorAll('.cm-content .cm-line')];
+  return numbers.length > 40 && numbers.every(n => {
+    const line = lines[+n.innerText.trim() - 1];
+    return line && Math.abs(n.getBoundingClientRect().top - line.getBoundingClientRect().top) < 2;
+  });
+}"""
 
 
 def test_stop_ends_the_run_within_a_second_ten_times(page, monkeypatch):
@@ -167,6 +180,9 @@ def test_continue_trains_on_and_the_curves_go_on(page):
     # the loss curve's x axis now runs to 100: vega draws the axis labels as SVG text
     page.wait_for_function("() => [...document.querySelectorAll('#spiral-loss text')].some(t => t.textContent === '100')",
                            timeout=30_000)
+    page.locator("#spiral-log input").check()  # the loss on a log scale: log10 values under their own axis title
+    page.wait_for_function("() => [...document.querySelectorAll('#spiral-loss text')]"
+                           ".some(t => t.textContent.startsWith('log₁₀'))", timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "teach-continue.png"), full_page=True)
 
 
