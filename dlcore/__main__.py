@@ -117,7 +117,17 @@ def summary(trainer, final) -> dict:
         "data_source_reason": trainer.data.source_reason, "status": final.status, "message": final.message,
         "seed": cfg.seed,
     }
+    if final.status != "stopped":  # what the curves say, and the settings to try next ("changes")
+        out["diagnosis"] = _jsonable(run_diagnosis(trainer, final).as_dict())
     return out
+
+
+def run_diagnosis(trainer, final):
+    """The run's lesson from its records (dlcore.diagnose), with the test split's most common class as baseline."""
+    from .diagnose import diagnose, majority_share
+
+    chance = majority_share(trainer.data.y_test.cpu()) if trainer.cfg.task == "classification" else None
+    return diagnose(trainer.cfg, trainer.history, final, chance, trainer.limits.max_epochs)
 
 
 def cmd_train(a: argparse.Namespace) -> int:
@@ -152,6 +162,8 @@ def cmd_train(a: argparse.Namespace) -> int:
         path = checkpoint.save(trainer.trained(), a.out)
         print(f"dlcore: saved {path}", file=sys.stderr)
     s = summary(trainer, final)
+    if "diagnosis" in s:
+        print(f"dlcore: diagnosis: {s['diagnosis']['text'].replace('**', '')}", file=sys.stderr)
     if a.json:
         print(json.dumps(s))
     else:
@@ -263,6 +275,9 @@ def _jsonable(value):
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .denormals import flush_denormals
+
+    flush_denormals()  # before any parallel op, so torch's intra-op threads start with it (see dlcore.denormals)
     args = build_parser().parse_args(argv)
     try:
         if args.command == "train":

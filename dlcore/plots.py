@@ -60,8 +60,9 @@ def thin(points: list, limit: int = CURVE_POINTS) -> list:
     return picked
 
 
-def curves_frame(curves: dict[tuple[str, str], list[tuple[float, float]]], panel: str):
-    """One panel's curves as the long-format DataFrame gr.LinePlot takes: columns epoch, value, series."""
+def curves_frame(curves: dict[tuple[str, str], list[tuple[float, float]]], panel: str, limit: int = CURVE_POINTS):
+    """One panel's curves as the long-format DataFrame gr.LinePlot takes: columns epoch, value, series (at most
+    ~`limit` points each)."""
     import pandas as pd
 
     epochs, values, series = [], [], []
@@ -69,7 +70,7 @@ def curves_frame(curves: dict[tuple[str, str], list[tuple[float, float]]], panel
         # A test series with no points yet while train has some (mini-batches, before the first epoch ends) gets one
         # empty (NaN) row: Gradio's plot fixes its series from the first update it draws and would never show one
         # that joined later.
-        picked = thin(curves.get((panel, name), [])) or ([(epochs[0], float("nan"))] if epochs else [])
+        picked = thin(curves.get((panel, name), []), limit) or ([(epochs[0], float("nan"))] if epochs else [])
         epochs += [e for e, _ in picked]
         values += [v for _, v in picked]
         series += [name] * len(picked)

@@ -9,7 +9,13 @@ Which model a run leaves in the tab:
 - diverged: never (the previous model stays; the trainer has restored its own last good weights anyway);
 - stopped by the user (Stop, or the browser tab closed) after at least one full epoch: the weights trained so far
   replace the previous model (the trainer stops between steps and evaluates them on the full splits);
-- stopped before one full epoch finished, or failed with an error: the previous model stays.
+- stopped before one full epoch finished, or failed with an error: the previous model stays;
+- worse than the model the tab already has (its test metric on the same test points, or a regression R² < 0, or a
+  classifier no better than always answering its most common class): the previous model stays, and the new one waits
+  in `state["candidate"]` until the user keeps either (`keep_candidate`, `drop_candidate`).
+
+Every run that ends with usable weights gets a diagnosis (`dlcore.diagnose`) from its curves. With `resume=True` a run
+continues the tab's model (`state["resume"]`: its weights and optimizer state) with its curves and epoch count going on.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import copy
 import ctypes
 import ctypes.util
+import dataclasses
 import gc
 import logging
 import math
@@ -30,11 +37,13 @@ from typing import TypeVar
 
 from .config import RunConfig
 from .data import Data, load_data
+from .diagnose import Diagnosis, diagnose, majority_share
 from .errors import ConfigError
 from .limits import Limits
+from .models import forward_chunked
 from .plots import curve_points, thin
 from .records import Progress, TrainedModel
-from .train import Trainer
+from .train import Resume, Trainer, flush_denormals
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -76,11 +85,16 @@ _DATA_LOCK = threading.Lock()
 DATA_CACHE_SIZE = 6  # datasets kept per process; a spiral is ~100 kB, full MNIST ~200 MB
 
 
+def data_key(cfg: RunConfig) -> tuple:
+    """What decides a run's data: two configs with the same key train and test on the same points."""
+    if cfg.dataset in ("mnist", "fashion"):
+        return (cfg.dataset, cfg.mnist_source)  # images do not depend on the spiral/boston fields
+    return (cfg.dataset, cfg.classes, cfg.points, cfg.noise, cfg.train_fraction, cfg.seed, cfg.drop_b, cfg.mnist_source)
+
+
 def cached_data(cfg: RunConfig) -> Data:
     """The run's dataset, loaded once per process; every run gets a shallow copy over the same read-only tensors."""
-    key = (cfg.dataset, cfg.classes, cfg.points, cfg.noise, cfg.train_fraction, cfg.seed, cfg.drop_b, cfg.mnist_source)
-    if cfg.dataset in ("mnist", "fashion"):
-        key = (cfg.dataset, cfg.mnist_source)  # images do not depend on the spiral/boston fields
+    key = data_key(cfg)
     with _DATA_LOCK:
         if key in _DATA_CACHE:
             _DATA_CACHE.move_to_end(key)
@@ -203,6 +217,7 @@ class Job:
 
     def _run(self) -> None:
         lower_priority()
+        flush_denormals()  # first, so the intra-op threads this thread starts inherit it
         try:
             self.result = self.work(self)
         except Exception as e:  # handed to the consumer, which raises it there
@@ -231,6 +246,64 @@ class Job:
             self._stop.set()  # whatever ended the stream, the work ends before its next step
 
 
+ARCHITECTURE = ("model", "hidden", "activation", "batch_norm")  # settings a continued model must keep
+WORSE_ACCURACY = 0.005  # a new classifier is worse when it loses more than half a point of test accuracy ...
+WORSE_RMSE = 1.02  # ... a new regressor when its test RMSE is more than 2 % higher, on the same test points
+STORED_CURVE_POINTS = 1000  # per series, kept in the session so a continued run's curves go on
+
+
+def lineage_to_continue(state: dict | None) -> dict:
+    """What Continue trains further: the latest run's model when it is held back as worse than the tab's (the run
+    the user just watched), else the tab's model; a dict with its model, resume point, history, curves, epochs."""
+    state = state or {}
+    return state.get("candidate") or state
+
+
+def continue_point(state: dict | None, cfg: RunConfig) -> tuple[Resume, int]:
+    """Where Continue picks up (see `lineage_to_continue`): the model's weights (and optimizer state) and its epochs so
+    far, or a ConfigError saying why it cannot (no model yet, or settings that change its architecture or data)."""
+    state = lineage_to_continue(state)
+    tm, resume = state.get("model"), state.get("resume")
+    if not isinstance(tm, TrainedModel) or resume is None:
+        raise ConfigError("there is no model in this tab to continue; press Train first")
+    before = tm.cfg
+    changed = [k for k in ARCHITECTURE if getattr(before, k) != getattr(cfg, k)]
+    if before.dataset != cfg.dataset or data_key(before) != data_key(cfg):
+        changed.append("data")
+    if changed:
+        said = ", ".join(f"{k} ({_shown(getattr(before, k))} → {_shown(getattr(cfg, k))})" if k != "data"
+                         else "the data settings" for k in changed)
+        raise ConfigError(f"Continue trains this tab's model further, so its architecture and data must stay as they "
+                          f"were; changed: {said}. Set them back, or press Train to start afresh")
+    return resume, int(state.get("trained_epochs", 0))
+
+
+def _shown(value) -> str:
+    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
+def resume_of(tm: TrainedModel) -> Resume:
+    """A Resume from a model alone (an upload): its weights, no optimizer state."""
+    return Resume({k: v.detach().to("cpu").clone() for k, v in tm.model.state_dict().items()})
+
+
+def score_on(tm: TrainedModel | None, cfg: RunConfig, data: Data) -> float | None:
+    """`tm`'s test accuracy (classification) or RMSE (regression) on `data`'s test split, when `tm` was trained on the
+    same data (so its inputs are scaled alike); None when it cannot be compared."""
+    if not isinstance(tm, TrainedModel) or tm.cfg.dataset != cfg.dataset:
+        return None
+    same_images = cfg.dataset in ("mnist", "fashion") and tm.meta.get("data_source") == data.source
+    if data_key(tm.cfg) != data_key(cfg) and not same_images:  # "auto" and "embedded" may be the same 5,000 digits
+        return None
+    try:
+        out = forward_chunked(tm.model, data.x_test.to(tm.device)).to(data.y_test.device)
+    except RuntimeError:  # another input size (a model from an older data layout): not comparable
+        return None
+    if cfg.task == "classification":
+        return (out.argmax(1) == data.y_test).float().mean().item()
+    return (out - data.y_test).pow(2).mean().sqrt().item()
+
+
 class LiveRun:
     """One training run of one tab: a training thread, its curves so far, and the tab state it updates at the end.
 
@@ -239,20 +312,34 @@ class LiveRun:
     serialisation, the browser) consumes an update, so a live UI costs the trainer little. Used as a context manager
     around a generator handler's `yield from run.stream(...)`: when the generator is closed (Stop, a closed tab), the
     trainer stops before its next step and the stop policy is applied to the state in place by the thread.
+
+    `default`: the model the tab answers with when the session has none (a built-in one), compared with like the
+    session's own. `resume=True`: continue the tab's model (see `continue_point`); records are numbered on from its
+    epochs so far.
     """
 
-    def __init__(self, cfg: RunConfig, state: dict | None, limits: Limits, data: Data | None = None):
+    def __init__(self, cfg: RunConfig, state: dict | None, limits: Limits, data: Data | None = None, *,
+                 default: TrainedModel | None = None, resume: bool = False):
         budget = min(cfg.time_budget or limits.max_seconds, limits.max_seconds)
         self.cfg = cfg.replace(time_budget=budget)
         self.state = state if state is not None else {}
-        self.trainer: Trainer | None = Trainer(self.cfg, data if data is not None else cached_data(self.cfg), limits)
+        self.limits = limits
+        point, self.offset = continue_point(self.state, self.cfg) if resume else (None, 0)
+        self.resumed = resume
+        self.trainer: Trainer | None = Trainer(self.cfg, data if data is not None else cached_data(self.cfg), limits,
+                                               resume=point)
         self.device = self.trainer.device
         self.data = self.trainer.data
-        self.curves: dict[tuple[str, str], list[tuple[float, float]]] = {}  # (panel, series) -> [(epoch, value)]
+        self.default = default
+        self.earlier = lineage_to_continue(self.state) if resume else {}  # the run a continued one goes on from
+        self.curves: dict[tuple[str, str], list[tuple[float, float]]] = \
+            {k: list(v) for k, v in self.earlier.get("curves", {}).items()}
         self.last: Progress | None = None  # the latest record
         self.last_epoch: Progress | None = None  # the latest end-of-epoch record (it carries the test metrics)
         self.kept_previous = False  # after the run: whether the tab kept its previous model
         self.result = ""  # what happened to the tab's model, once the run has ended
+        self.diagnosis: Diagnosis | None = None  # the run's lesson, once it has ended with usable weights
+        self.compared = ""  # "test accuracy 0.51 vs 0.998" when the run was worse than the tab's model
         self.ended = threading.Event()
         self._job: Job | None = None
         self._stop_reason = ""  # "user" (Stop, a closed tab) or "error"
@@ -273,14 +360,20 @@ class LiveRun:
             self._job.stop(self._stop_reason)
         yield from self._job.stream()
 
+    def _numbered(self, rec: Progress) -> Progress:
+        """A continued run's record, numbered on from the model's earlier epochs."""
+        if not self.offset:
+            return rec
+        return dataclasses.replace(rec, epoch=round(rec.epoch + self.offset, 4), epochs=rec.epochs + self.offset)
+
     def _produce(self, job: Job, render, interval, boundary_interval, clock) -> None:
         last_ui = last_boundary = -math.inf
         try:
             steps = math.ceil(len(self.data.x_train) / self.trainer.batch_size)
             # ~20 records an epoch once epochs have many steps, so a slow epoch (a CNN on a CPU) still moves the curves
             report_every = max(1, steps // LIVE_RECORDS_PER_EPOCH) if steps >= LIVE_RECORDS_PER_EPOCH else None
-            for rec in self.trainer.run(should_stop=job.stopping, report_every=report_every):
-                self.last = rec
+            for raw in self.trainer.run(should_stop=job.stopping, report_every=report_every):
+                rec = self.last = self._numbered(raw)
                 if not rec.done:
                     for panel, series, epoch, value in curve_points(rec, self.cfg.task):
                         self.curves.setdefault((panel, series), []).append((epoch, value))
@@ -311,14 +404,31 @@ class LiveRun:
         usable = all(v is not None and math.isfinite(v) for v in (rec.train_loss, rec.test_loss))
         stopped_late = rec.status == "stopped" and self._stop_reason == "user" and self.last_epoch is not None
         adopt = usable and (rec.status in ("finished", "time_limit") or stopped_late)
-        had = self.state.get("model") is not None
+        incumbent = self.state.get("model")
+        had = incumbent is not None
+        history = self.history()
+        if usable or rec.status == "diverged":  # read from every epoch's record, not the thinned history
+            chance = majority_share(self.data.y_test.cpu()) if self.cfg.task == "classification" else None
+            self.diagnosis = diagnose(self.cfg, self.history(thinned=False), rec, chance, self.limits.max_epochs)
+        # the latest run's lesson and settings, whichever model the tab keeps: what "Try this" applies to
+        self.state["advice"] = {"cfg": self.cfg, "diagnosis": self.diagnosis}
+        self.state.pop("candidate", None)  # a new run answers the question an older one asked
         if adopt:
             tm = self.trainer.trained()
             tm.model.eval()
-            self.state["model"], self.state["history"] = tm, self.history()
+            lineage = {"model": tm, "history": history, "resume": self.trainer.resume_point(),
+                       "curves": {k: thin(v, STORED_CURVE_POINTS) for k, v in self.curves.items()},
+                       "trained_epochs": math.floor(rec.epoch)}
+            if self._worse(incumbent if had else self.default, rec):
+                self.state["candidate"] = lineage
+                adopt = False
+            else:
+                self.state.update(lineage)
         self.kept_previous = had and not adopt
-        at = f"epoch {rec.epoch:g}/{self.cfg.epochs}"
-        if rec.status == "stopped" and adopt:
+        at = f"epoch {rec.epoch:g}/{rec.epochs}"
+        if "candidate" in self.state:
+            self.result = "candidate"
+        elif rec.status == "stopped" and adopt:
             m = rec.metrics
             shown = ", ".join(f"{k.replace('_', ' ')} {m[k]:.3f}" for k in ("test_accuracy", "test_rmse") if k in m)
             self.result = f"Stopped at {at}. The weights trained so far are now this tab's model ({shown})."
@@ -331,11 +441,33 @@ class LiveRun:
         if self._stop_reason != "user":
             self.state.pop("run", None)
 
-    def history(self) -> list[Progress]:
-        """The run's end-of-epoch records (and the final one), thinned to a few hundred to keep the session small."""
-        records = [r for r in self.trainer.history if r.test_loss is not None]
+    def _worse(self, incumbent: TrainedModel | None, rec: Progress) -> bool:
+        """Whether the new model is worse than `incumbent` (the tab's model, or its built-in one): compared on the
+        same test points when both saw the same data, and always when the new one is worse than the trivial model."""
+        if not isinstance(incumbent, TrainedModel):
+            return False
+        key = "test_accuracy" if self.cfg.task == "classification" else "test_rmse"
+        new, old = rec.metrics.get(key), score_on(incumbent, self.cfg, self.data)
+        if new is not None and old is not None:
+            worse = new < old - WORSE_ACCURACY if key == "test_accuracy" else new > old * WORSE_RMSE
+            if worse:
+                self.compared = f"{key.replace('_', ' ')} {new:.3g} vs {old:.3g} on the same test points"
+                return True
+        if self.diagnosis is not None and self.diagnosis.worse_than_baseline:
+            self.compared = self.diagnosis.text.split(":", 1)[0].lower()
+            return True
+        return False
+
+    def history(self, thinned: bool = True) -> list[Progress]:
+        """The run's end-of-epoch records (and the final one), thinned to a few hundred to keep the session small; a
+        continued run's come after the model's earlier ones."""
+        records = [self._numbered(r) for r in self.trainer.history if r.test_loss is not None]
+        if records and records[-1].done and self.last is not None and records[-1].epoch == self.last.epoch:
+            records[-1] = self.last  # the very record the run reported last
         final = [r for r in records[-1:] if r.done]
-        return thin(records[:len(records) - len(final)]) + final
+        earlier = [r for r in self.earlier.get("history", []) if not r.done]
+        records = earlier + records[:len(records) - len(final)]
+        return (thin(records) if thinned else records) + final
 
     def stop(self, reason: str = "user") -> None:
         """Ask the training thread to stop before its next step (it settles the state, then sets `ended`)."""
@@ -352,6 +484,20 @@ class LiveRun:
         # the thread: Gradio closes generators on its event loop.
         if exc_type is not None:
             self.stop("user" if issubclass(exc_type, GeneratorExit) else "error")
+
+
+def keep_candidate(state: dict | None) -> bool:
+    """The user keeps the newer, worse-scoring run's model: it becomes the tab's model. False if there is none."""
+    candidate = (state or {}).pop("candidate", None)
+    if candidate is None:
+        return False
+    state.update(candidate)
+    return True
+
+
+def drop_candidate(state: dict | None) -> bool:
+    """The user keeps the tab's model: the newer run's model is dropped. False if there was none."""
+    return (state or {}).pop("candidate", None) is not None
 
 
 def stopped_run(state: dict | None, timeout: float = STOP_WAIT) -> LiveRun | None:

@@ -6,6 +6,7 @@ drains it with a progress bar, the Gradio handlers turn each record into plots. 
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -15,14 +16,15 @@ import torch
 
 from .config import RunConfig
 from .data import Data, load_data
+from .denormals import denormals_flushed, flush_denormals
 from .errors import ConfigError, DeviceError
 from .limits import Limits
 from .models import build_model, count_params, forward_chunked
 from .optim import OPTIMIZERS, build_loss, build_optimizer, build_scheduler, penalty
 from .records import Progress, TrainedModel
 
-__all__ = ["DeviceError", "Progress", "Resume", "TrainedModel", "Trainer", "available_devices", "forward_chunked",
-           "resolve_device", "train"]
+__all__ = ["DeviceError", "Progress", "Resume", "TrainedModel", "Trainer", "available_devices", "denormals_flushed",
+           "flush_denormals", "forward_chunked", "resolve_device", "train"]
 
 DIVERGE_FACTOR = 1e6  # a loss this many times its first value (or non-finite) counts as diverged
 
@@ -110,7 +112,8 @@ class Trainer:
             raise ConfigError("the earlier model's weights do not fit these settings (another architecture or data); "
                               "keep the architecture to continue, or train from scratch") from e
         if resume.optimizer_state is not None and resume.optimizer == self.cfg.optimizer:
-            self.optimizer.load_state_dict(resume.optimizer_state)
+            # a copy: torch's optimizer adopts same-device tensors as they are and would update the caller's in place
+            self.optimizer.load_state_dict(copy.deepcopy(resume.optimizer_state))
         elif resume.optimizer_state is not None:
             self.notes.append(f"the optimizer changed from {resume.optimizer} to {self.cfg.optimizer}, so it starts "
                               "afresh from the earlier weights")
@@ -151,6 +154,7 @@ class Trainer:
         report_every: steps between records inside an epoch (default: about 5 per epoch once an epoch has
         more than 100 steps). Stoppable between steps via `should_stop`, or by closing the generator.
         """
+        flush_denormals()  # on the thread that trains (a worker's, Ray's, the CLI's), before its first step
         cfg, model, opt = self.cfg, self.model, self.optimizer
         x, y = self.data.x_train, self.data.y_train
         n, bs = len(x), self.batch_size

@@ -16,6 +16,7 @@ from . import admission, sessions, settings, store
 from .assets import CSS
 from .settings import DEVICE_CHOICES, DOWNLOAD_DIR, remove_download_dir
 from .tabs import about, boston, digits, seedlab, spiral
+from .training import warm_up
 from .widgets import quiet_choice_refusals
 
 atexit.register(remove_download_dir)  # and this process's folder of gradio's files (settings.CACHE_DIR)
@@ -29,7 +30,7 @@ def build_demo() -> gr.Blocks:
                    delete_cache=(min(60, int(settings.CACHE_AGE)), int(settings.CACHE_AGE))) as demo:
         gr.Markdown("# 🧠 Neural Network Playground\nPick a model, train it live, then ask it questions. "
                     f"Training runs on **{DEVICE_CHOICES[1].upper()}**; see *About* for what each control does.")
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap"):  # every tab in sight on a phone, not behind a "..." menu
             tabs = {"spiral": spiral.build(demo), "boston": boston.build(demo), "digits": digits.build(demo)}
             seedlab.build(demo, tabs["spiral"])
             about.build(demo)
@@ -85,6 +86,10 @@ def launch(demo: gr.Blocks, **kwargs):
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     app_kwargs = {"middleware": [Middleware(admission.ListenerMiddleware, gate=demo.gate)],
                   "lifespan": lifespan(demo)}
+    # the first run's one-time costs (torch._dynamo's import, the first step), paid in the background while the
+    # server starts, not by the first user
+    if os.environ.get("DLCORE_WARM_UP", "1") != "0":  # 0: off (bench/bench_first_update.py compares)
+        threading.Thread(target=warm_up, args=(spiral.SPEC,), name="warm-up", daemon=True).start()
     options = {"ssr_mode": False, "css": CSS, "max_file_size": settings.LIMITS.max_upload_bytes, "show_error": True,
                "allowed_paths": [str(DOWNLOAD_DIR)], "app_kwargs": app_kwargs, **kwargs}
     if not options.get("prevent_thread_lock"):

@@ -4,6 +4,13 @@ CSS = """
 #boundary img { cursor: crosshair; }
 .status textarea, .status p { font-family: ui-monospace, monospace; }
 footer { display: none !important; }
+/* Phones: what a tab is for (the boundary, the sketchpad, the price) first, then Train and the progress, then the
+   settings (playground.training.TrainingTab.columns). */
+@media (max-width: 720px) {
+  .tab-frame { display: contents !important; }
+  .tab-settings { order: 1; }
+  .tab-settings > .tab-first { order: -1; }
+}
 """
 
 # Gradio 6's image editor starts with no tool selected; select its brush so the first stroke draws. A click on the

@@ -45,6 +45,12 @@ class Field:
     params: bool = False  # changes the parameter count shown under the architecture
     show: Callable[[object], object] | None = None  # config value -> widget value (default: as is)
     source: str = ""  # the config attribute the default is read from, when not `name` (e.g. loss_name)
+    applies: dict | None = None  # config field -> the values for which this field matters; hidden otherwise
+
+    @property
+    def decides(self) -> set[str]:
+        """The config fields this field's value sets."""
+        return set(next(iter(self.labels.values()))) if self.labels else {self.name}
 
     def parse(self, value) -> dict:
         """The widget's (or an API caller's) value as config updates; a ConfigError naming the field otherwise."""
@@ -103,10 +109,11 @@ FIELDS: dict[str, Field] = {f.name: f for f in (
     Field("drop_b", "Train without B", "bool", "data"),
     # model
     Field("model", "Architecture", "radio", "model", choices=("linear", "mlp"), params=True),
-    Field("activation", "Activation", "choice", "model", choices=tuple(sorted(ACTIVATIONS)), params=True),
+    Field("activation", "Activation", "choice", "model", choices=tuple(sorted(ACTIVATIONS)), params=True,
+          applies={"model": ("mlp", "ffn", "cnn")}),  # a linear model has no layer between input and output
     Field("hidden", "Hidden layers", "text", "model", help="sizes, input to output", example='"100,25"', params=True,
-          show=lambda h: ",".join(map(str, h))),
-    Field("dropout", "Dropout", "float", "model", example="0"),
+          show=lambda h: ",".join(map(str, h)), applies={"model": ("mlp",)}),
+    Field("dropout", "Dropout", "float", "model", example="0", applies={"model": ("mlp",)}),
     Field("l1", "L1 penalty λ", "float", "model", example="0"),
     Field("l2", "L2 penalty λ", "float", "model", example="0"),
     # training
@@ -116,7 +123,8 @@ FIELDS: dict[str, Field] = {f.name: f for f in (
     Field("epochs", "Epochs", "int", "training", example="1000"),
     Field("batch_size", "Batch size", "int", "training", help="0 = full batch", example="0 (full batch) or 64"),
     Field("weight_decay", "Weight decay", "float", "training", example="1e-5"),
-    Field("momentum", "Momentum", "float", "training", help="sgd and rmsprop; 0.9 is common", example="0.9"),
+    Field("momentum", "Momentum", "float", "training", help="sgd and rmsprop; 0.9 is common", example="0.9",
+          applies={"optimizer": ("sgd", "rmsprop")}),
     Field("scheduler", "LR schedule", "choice", "training", choices=tuple(sorted(SCHEDULERS))),
     Field("device", "Device", "choice", "training", help=f"auto = {DEVICE_CHOICES[1]} here",
           choices=tuple(DEVICE_CHOICES)),
@@ -172,6 +180,27 @@ def build_config(fields: tuple[Field, ...], values: dict, dataset: str, validate
                               "linear model")
     cfg = base.replace(**updates)
     return cfg.validate(settings.LIMITS) if validate else cfg
+
+
+def applies(field: Field, fields: tuple[Field, ...], values: dict, dataset: str) -> bool:
+    """Whether `field` matters for the tab's `values` (e.g. hidden layers only for the MLP); a value that does not
+    parse leaves it shown, for its own error to name."""
+    if not field.applies:
+        return True
+    base = preset(dataset)
+    settings: dict = {}
+    for f in fields:
+        if f.decides & field.applies.keys() and f.name in values:
+            try:
+                settings.update(f.parse(values[f.name]))
+            except ConfigError:
+                return True
+    return all(settings.get(k, getattr(base, k)) in allowed for k, allowed in field.applies.items())
+
+
+def widget_values(fields: tuple[Field, ...], before: RunConfig | None, after: RunConfig) -> dict:
+    """The widget values that stand for `after`: those that differ from `before`'s (all of them without one)."""
+    return {f.name: f.default(after) for f in fields if before is None or f.default(after) != f.default(before)}
 
 
 def defaults(fields: tuple[Field, ...], dataset: str) -> dict:

@@ -9,6 +9,7 @@ outputs, so no handler counts its outputs or its `gr.skip()`s.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,18 +18,23 @@ import gradio as gr
 
 from dlcore.config import RunConfig
 from dlcore.data import io_shape
-from dlcore.errors import ConfigError
+from dlcore.defaults import DEFAULTS
+from dlcore.errors import ConfigError, DlcoreError
 from dlcore.models import estimate_params
-from dlcore.plots import curves_frame
+from dlcore.plots import CURVE_POINTS, curves_frame
+from dlcore.presets import preset
 from dlcore.records import Progress
-from dlcore.session import LiveRun, status_line, stopped_run
+from dlcore.session import LiveRun, drop_candidate, keep_candidate, resume_of, status_line, stopped_run
 
 from . import settings, store
-from .fields import Field, args, build_config, defaults
+from .fields import Field, applies, args, build_config, defaults, widget_values
 from .handlers import named, user_errors
-from .widgets import line_plot, widget
+from .widgets import CLEAR_ERRORS_JS, CODE_IN_VIEW_JS, LR_TYPED_JS, line_plot, log_frame, widget
 
 PRIVATE = {"api_visibility": "private"}
+# Points per curve in a live update (the last has CURVE_POINTS): the browser copies and redraws every point of both
+# plots with each update, and a busy browser answers a Stop click only between two such redraws.
+LIVE_CURVE_POINTS = 150
 
 
 def train_event() -> dict:
@@ -75,16 +81,33 @@ class TrainingSpec:
         """The tab's values by name, the preset's with `changes` (tests and benchmarks)."""
         return args(self.fields, self.dataset, **changes)
 
-    def stream(self, values: dict, state: dict | None = None) -> Iterator[dict]:
-        """Train with the tab's values; yield {output name: value} updates, the last with the final views."""
-        cfg = self.config(values)
-        store.check_room(store.config_bytes(cfg), state, store.describe_config(cfg))  # kept-model memory caps
-        with LiveRun(cfg, state, settings.LIMITS) as run:
+    @property
+    def continue_api_name(self) -> str:
+        """The Continue event's endpoint, e.g. "continue_spiral"."""
+        return self.api_name.replace("train_", "continue_", 1)
+
+    def stream(self, values: dict, state: dict | None = None, resume: bool = False) -> Iterator[dict]:
+        """Train with the tab's values; yield {output name: value} updates, the last with the final views.
+
+        `resume`: continue the tab's model (Continue) instead of starting afresh; its curves go on."""
+        default = store.default_model(self.key) if self.key in DEFAULTS else None  # what the tab answers with now
+        try:
+            cfg = self.config(values)
+            store.check_room(store.config_bytes(cfg), state, store.describe_config(cfg))  # kept-model memory caps
+            run = LiveRun(cfg, state, settings.LIMITS, default=default, resume=resume)
+        except DlcoreError as e:  # the status no longer shows an older run as if it were this one's result
+            yield {"status": f"⚠️ Not {'continued' if resume else 'trained'}: {e}. The tab's model is unchanged."}
+            raise
+        with run:
             views = self.start(run) if self.start else Views()
             note = self.note(run) if self.note else ""
 
             def render(rec: Progress, redraw: bool) -> dict:  # on the training thread, between two steps
-                out = {"loss": curves_frame(run.curves, "loss"), "metric": curves_frame(run.curves, "metric")}
+                out = {}
+                if redraw or rec.done:  # pictures at most every BOUNDARY_EVERY s: the browser redraws each one whole
+                    log, points = run.state.get("log_loss", False), CURVE_POINTS if rec.done else LIVE_CURVE_POINTS
+                    out = {"loss": log_frame(curves_frame(run.curves, "loss", points), log),
+                           "metric": log_frame(curves_frame(run.curves, "metric", points), False)}
                 if views.live:
                     out.update(views.live(rec, redraw or rec.done))
                 if not rec.done:
@@ -95,6 +118,10 @@ class TrainingSpec:
                         "download": store.download_update(run.state)}
 
             yield from run.stream(render, 1.0 / settings.UPDATES_PER_SECOND, settings.BOUNDARY_EVERY)
+
+    def resume_stream(self, values: dict, state: dict | None = None) -> Iterator[dict]:
+        """Continue: train the tab's model further from its current weights, for `epochs` more epochs."""
+        yield from self.stream(values, state, resume=True)
 
     def params_text(self, values: dict) -> str:
         """The parameter count under the architecture, from the fields that change it (or what is wrong)."""
@@ -108,18 +135,35 @@ class TrainingSpec:
         return f"**{n:,}** trainable parameters{flag}"
 
 
+def lesson(run: LiveRun) -> str:
+    """The run's diagnosis as a paragraph of the status (with a pointer to the Try this button), or ""."""
+    d = run.diagnosis
+    if d is None:
+        return ""
+    icon = "👍" if d.ok else "💡"
+    hint = " Press **Try this** to set it up." if d.changes else ""
+    return f"\n\n{icon} {d.text}{hint}"
+
+
 def final_status(rec: Progress, run: LiveRun) -> str:
-    """The status after a run: the last record's numbers and what became of the tab's model. A diverged run's numbers
-    are those of the weights it fell back to, not a result, so only the note is shown."""
+    """The status after a run: the last record's numbers, what became of the tab's model and what the curves say. A
+    diverged run's numbers are those of the weights it fell back to, not a result, so only the note is shown."""
     if rec.status == "diverged":
         kept = " The previous model is kept." if run.kept_previous else \
             " Nothing was kept: this tab still has no trained model."
-        return f"⚠️ {rec.message}.{kept}"
-    if rec.status == "time_limit":
-        note = f"⏱️ {rec.message}. The model trained so far is now in use."
+        return f"⚠️ {rec.message}.{kept}" + lesson(run)
+    done = f"continued for {rec.epochs - run.offset:,} more epochs ({rec.epoch:g} in all)" \
+        if run.resumed and rec.status == "finished" else rec.message
+    if run.result == "candidate":
+        note = (f"⚠️ {done[:1].upper()}{done[1:]}, but this model is worse than the one the tab already has "
+                f"({run.compared}), so predictions still use that one. **Use the new model** or **Keep the previous "
+                "one** below.")
+    elif rec.status == "time_limit":
+        note = f"⏱️ {done}. The model trained so far is now in use."
     else:
-        note = f"✅ {rec.message}. This model is now used for predictions."
-    return status_line(rec, run.device) + "\n\n" + note
+        good = run.diagnosis is None or run.diagnosis.ok
+        note = f"{'✅' if good else '⚠️'} {done[:1].upper()}{done[1:]}. This model is now used for predictions."
+    return status_line(rec, run.device) + "\n\n" + note + lesson(run)
 
 
 def after_stop(state: dict | None) -> dict:
@@ -130,8 +174,47 @@ def after_stop(state: dict | None) -> dict:
     if not run.ended.is_set():
         return {"status": "⏹️ Stopping… the run ends at its next update."}
     head = status_line(run.last, run.device) + "\n\n" if run.last is not None else ""
-    return {"status": head + "⏹️ " + run.result, "download": store.download_update(state),
-            "code": store.code_for(state)}
+    result = run.result if run.result != "candidate" else (
+        f"Stopped at epoch {run.last.epoch:g}/{run.last.epochs}; the weights trained so far are worse than the tab's "
+        f"model ({run.compared}), so predictions still use that one. **Use the new model** or **Keep the previous "
+        "one** below.")
+    return {"status": head + "⏹️ " + result + lesson(run), "download": store.download_update(state),
+            "code": store.code_for(state), **advice_buttons(state)}
+
+
+def advice_buttons(state: dict | None) -> dict:
+    """Try this (when the latest run has a suggestion) and the keep-either pair (when a worse run waits)."""
+    state = state or {}
+    d = (state.get("advice") or {}).get("diagnosis")
+    label = f"Try this: {d.label}" if d is not None and d.changes else "Try this"
+    waiting = "candidate" in state
+    return {"try_this": gr.update(value=label, visible=d is not None and bool(d.changes)),
+            "keep_new": gr.update(visible=waiting), "keep_old": gr.update(visible=waiting)}
+
+
+def hidden_advice() -> dict:
+    """The advice buttons hidden (a new run starts, or the user has chosen)."""
+    return {name: gr.update(visible=False) for name in ADVICE}
+
+
+def hide_advice() -> tuple:
+    """The advice buttons' updates as an event's outputs, all hidden."""
+    return tuple(hidden_advice().values())
+
+
+ADVICE = ("try_this", "keep_new", "keep_old")
+
+
+def warm_up(spec: TrainingSpec) -> float:
+    """Run a tiny training run through `spec`'s handler once, so the first user's first run does not pay the one-time
+    costs (torch's optimizers import torch._dynamo on first use, ~3 s; the first autograd step and the first
+    render). Meant for a background thread at start-up; returns the seconds it took."""
+    t0 = time.perf_counter()
+    tiny = {"epochs": 2, "points": 20, "hidden": "4"}
+    values = spec.args(**{k: v for k, v in tiny.items() if any(f.name == k for f in spec.fields)})
+    for _ in spec.stream(values, {}):
+        pass
+    return time.perf_counter() - t0
 
 
 class TrainingTab:
@@ -157,14 +240,15 @@ class TrainingTab:
     def columns(self, sections: list[tuple[str, str | None]], extras: dict[str, Callable[[], dict]] | None = None,
                 left: Callable[[], None] | None = None):
         """The usual frame: settings and controls on the left (then `left()`), and the body of the `with` on the
-        right."""
-        with gr.Row():
-            with gr.Column(scale=5, min_width=360):
+        right. On a phone (assets.CSS) the body comes first, then the controls and `left()`, then the settings."""
+        with gr.Row(elem_classes="tab-frame"):
+            with gr.Column(scale=5, min_width=360, elem_classes="tab-settings"):
                 self.settings(sections, extras)
-                self.controls()
-                if left:
-                    left()
-            with gr.Column(scale=7):
+                with gr.Column(elem_classes="tab-first"):
+                    self.controls()
+                    if left:
+                        left()
+            with gr.Column(scale=7, elem_classes="tab-main"):
                 yield
 
     def settings(self, sections: list[tuple[str, str | None]], extras: dict[str, Callable[[], dict]] | None = None):
@@ -184,6 +268,10 @@ class TrainingTab:
                 if group in extras:
                     self.parts.update(extras[group]())
 
+    def _widget(self, f: Field) -> None:
+        self.inputs[f.name] = widget(f, self._initial[f.name], elem_id=f"{self.spec.key}-{f.name}-field",
+                                     visible=applies(f, self.spec.fields, self._initial, self.spec.dataset))
+
     def _rows(self, fields: list[Field]) -> None:
         """Three to a row; a text box on a row of its own."""
         row: list[Field] = []
@@ -192,13 +280,13 @@ class TrainingTab:
             if row:
                 with gr.Row():
                     for f in row:
-                        self.inputs[f.name] = widget(f, self._initial[f.name], elem_id=f"{self.spec.key}-{f.name}-field")
+                        self._widget(f)
                 row.clear()
 
         for f in fields:
             if f.kind == "text":
                 flush()
-                self.inputs[f.name] = widget(f, self._initial[f.name], elem_id=f"{self.spec.key}-{f.name}-field")
+                self._widget(f)
                 continue
             row.append(f)
             if len(row) == 3:
@@ -206,43 +294,77 @@ class TrainingTab:
         flush()
 
     def controls(self) -> None:
-        """Train and Stop, Download and Upload, and the code view."""
-        with gr.Row():
-            self.train = gr.Button("Train", variant="primary")
-            self.stop = gr.Button("Stop", variant="stop")
+        """Train, Continue and Stop, Download and Upload, and the code view."""
+        with gr.Row():  # one row on a phone too
+            self.train = gr.Button("Train", variant="primary", min_width=90)
+            self.cont = gr.Button("Continue", elem_id=f"{self.spec.key}-continue", min_width=90)
+            self.stop = gr.Button("Stop", variant="stop", min_width=90, elem_id=f"{self.spec.key}-stop")
         with gr.Row():
             self.outputs["download"] = store.protect(gr.DownloadButton("Download model", interactive=False, size="sm"))
             self.upload = gr.UploadButton("Upload model", file_types=[".safetensors"], size="sm")
-        with gr.Accordion("Copy as PyTorch code", open=False):
-            self.outputs["code"] = gr.Code(store.code_for(None), language="python", label="Standalone script")
+        with gr.Accordion("Copy as PyTorch code", open=False) as self.code_box:
+            self.outputs["code"] = gr.Code(store.code_for(None), language="python", label="Standalone script",
+                                           elem_id=f"{self.spec.key}-code")
 
     def status(self, text: str) -> gr.Markdown:
-        self.outputs["status"] = gr.Markdown(text, elem_classes="status", elem_id=f"{self.spec.key}-status")
+        """The status box, and under it the run's advice: Try this, and the keep-either pair (hidden until needed)."""
+        key = self.spec.key
+        self.outputs["status"] = gr.Markdown(text, elem_classes="status", elem_id=f"{key}-status")
+        with gr.Row():
+            self.outputs["try_this"] = gr.Button("Try this", visible=False, size="sm", elem_id=f"{key}-try-this")
+            self.outputs["keep_new"] = gr.Button("Use the new model", visible=False, size="sm",
+                                                 elem_id=f"{key}-keep-new")
+            self.outputs["keep_old"] = gr.Button("Keep the previous one", visible=False, size="sm",
+                                                 elem_id=f"{key}-keep-old")
         return self.outputs["status"]
 
     def curves(self, loss: tuple[str, str], metric: tuple[str, str]) -> None:
-        """The two live curve panels, each (title, y axis title)."""
+        """The two live curve panels, each (title, y axis title), and a log-scale switch for the loss."""
+        key = self.spec.key
+        self.loss_title = loss[1]
+        regression = preset(self.spec.dataset).task == "regression"  # its metric panel has a test series only
         with gr.Row():
-            self.outputs["loss"] = line_plot(*loss, elem_id=f"{self.spec.key}-loss")
-            self.outputs["metric"] = line_plot(*metric, elem_id=f"{self.spec.key}-metric")
+            self.outputs["loss"] = line_plot(*loss, elem_id=f"{key}-loss")
+            self.outputs["metric"] = line_plot(*metric, elem_id=f"{key}-metric",
+                                               series=("test",) if regression else ("train", "test"))
+        self.log = gr.Checkbox(False, label="Loss on a log scale", elem_id=f"{key}-log", container=False)
 
+    # long: the one place a training tab's events are wired, each a line or two
     def wire(self, **views: gr.components.Component) -> gr.events.Dependency:
-        """Train (streaming, the spec's API name), Stop, Upload, the code view and the parameter count."""
+        """Train and Continue (streaming, the spec's API names), Stop, the advice buttons, Upload, the code view, the
+        parameter count, the log scale, the controls that apply, and a typed learning rate."""
         spec, out = self.spec, self.outputs
         out.update(views)
         names = [f.name for f in spec.fields]
         inputs = [self.inputs[n] for n in names] + [self.state]
-        handler = named(spec.stream, names, outputs=list(spec.outputs),
-                        doc=f"Train on the {spec.key} tab's settings; streams {', '.join(spec.outputs)}.")
-        ev = self.train.click(handler, inputs, [out[n] for n in spec.outputs], api_name=spec.api_name,
-                              **train_event())
-        ev.then(store.code_for, [self.state], out["code"], **PRIVATE)
+        streamed = [out[n] for n in spec.outputs]
+        advice = [out[n] for n in ADVICE]
+        runs = []
+        for button, fn, api_name, what in ((self.train, spec.stream, spec.api_name, "Train"),
+                                           (self.cont, spec.resume_stream, spec.continue_api_name,
+                                            "Train the tab's current model further (Continue)")):
+            handler = named(fn, names, outputs=list(spec.outputs),
+                            doc=f"{what} on the {spec.key} tab's settings; streams {', '.join(spec.outputs)}.")
+            button.click(hide_advice, None, advice, queue=False, **PRIVATE)  # a new run asks its own questions
+            button.click(None, None, None, js=CLEAR_ERRORS_JS, **PRIVATE)  # errors of earlier tries do not pile up
+            ev = button.click(handler, inputs, streamed, api_name=api_name, **train_event())
+            ev.then(self._after_run, [self.state], [out["code"], *advice], **PRIVATE)
+            runs.append(ev)
         # Stop: the cancel is a listener of its own, and the report (which waits for the run to close) runs after it,
         # because the browser awaits each listener of a click in turn.
-        report = ("status", "download", "code")
-        self.stop.click(None, None, None, cancels=[ev], **PRIVATE).then(
+        report = ("status", "download", "code", *ADVICE)
+        self.stop.click(None, None, None, cancels=runs, **PRIVATE).then(
             named(lambda _values, state: after_stop(state), [], outputs=list(report)), [self.state],
             [out[n] for n in report], queue=False, **PRIVATE)
+        # Try this sets the fields; their change events then update the parameter count and what is shown
+        out["try_this"].click(named(self._try_this, [], outputs=[*names, "try_this"]), [self.state],
+                              [*(self.inputs[n] for n in names), out["try_this"]], queue=False, **PRIVATE)
+        chosen = ("status", "download", "code", *ADVICE)
+        # keep-either, also for API clients (a run worse than the session's model waits for their choice)
+        for button, fn, api_name in ((out["keep_new"], self._keep_new, f"use_new_{spec.key}"),
+                                     (out["keep_old"], self._keep_old, f"keep_previous_{spec.key}")):
+            button.click(named(fn, [], outputs=list(chosen), doc=fn.__doc__), [self.state],
+                         [out[n] for n in chosen], queue=False, api_name=api_name)
         restore = named(self._restore, ["file"], outputs=["status", "state", "download"])
         self.upload.upload(restore, [self.upload, self.state], [out["status"], self.state, out["download"]],
                            **PRIVATE).then(store.code_for, [self.state], out["code"], **PRIVATE)
@@ -251,14 +373,83 @@ class TrainingTab:
             count = named(lambda values: spec.params_text(values), counted, extra=())
             for n in counted:
                 self.inputs[n].change(count, [self.inputs[m] for m in counted], out["params"], queue=False, **PRIVATE)
-        return ev
+        self.log.change(named(self._log_scale, ["log"], outputs=["loss"]), [self.log, self.state], out["loss"],
+                        queue=False, **PRIVATE)
+        self._wire_applies()
+        self.code_box.expand(None, None, None, js=CODE_IN_VIEW_JS.replace("ELEM_ID", f"{spec.key}-code"), **PRIVATE)
+        for f in spec.fields:
+            if f.kind == "lr":  # Enter takes a typed number as typed (see widgets.LR_TYPED_JS)
+                elem_id = f"{spec.key}-{f.name}-field"
+                self.inputs[f.name].focus(None, None, None, js=LR_TYPED_JS.replace("ELEM_ID", elem_id), **PRIVATE)
+        return runs[0]
+
+    def _wire_applies(self) -> None:
+        """Show a field only where it applies (hidden layers for the MLP, momentum for sgd/rmsprop...): each field
+        that decides another's relevance updates the visibility of those it decides."""
+        spec = self.spec
+        dependent = [f for f in spec.fields if f.applies]
+        if not dependent:
+            return
+        deciding = sorted({f.name for f in spec.fields if any(k in f.decides for d in dependent for k in d.applies)})
+        shown = [f.name for f in dependent]
+
+        def show(values: dict) -> dict:
+            full = {**self._initial, **values}
+            return {f.name: gr.update(visible=applies(f, spec.fields, full, spec.dataset)) for f in dependent}
+
+        handler = named(show, deciding, extra=(), outputs=shown)
+        for n in deciding:
+            self.inputs[n].change(handler, [self.inputs[m] for m in deciding], [self.inputs[m] for m in shown],
+                                  queue=False, show_progress="hidden", **PRIVATE)
+
+    def _after_run(self, state: dict | None):
+        """After a run's last update: the code view and the advice buttons (a separate event, so the training
+        endpoint's API outputs stay as they were)."""
+        buttons = advice_buttons(state)
+        return (store.code_for(state), *(buttons[n] for n in ADVICE))
+
+    def _try_this(self, _values: dict, state: dict | None) -> dict:
+        """Try this: the latest run's suggestion applied to the tab's fields (only those it changes)."""
+        advice = (state or {}).get("advice") or {}
+        d = advice.get("diagnosis")
+        if d is None or not d.changes:
+            raise ConfigError("there is no suggestion to apply; train first")
+        cfg: RunConfig = advice["cfg"]
+        changed = widget_values(self.spec.fields, cfg, cfg.replace(**d.changes))
+        gr.Info(f"Set {d.label}. Press Train to see the difference.")
+        return {**changed, "try_this": gr.update(visible=False)}
+
+    def _keep_new(self, _values: dict, state: dict | None) -> dict:
+        """Use the new model: the latest run's model, held back as worse than the tab's, replaces it."""
+        if not keep_candidate(state):
+            raise ConfigError("there is no newer model waiting; train first")
+        return {"status": "✅ The new model is now used for predictions.", **self._chosen(state)}
+
+    def _keep_old(self, _values: dict, state: dict | None) -> dict:
+        """Keep the previous model: the latest run's model, held back as worse than the tab's, is dropped."""
+        drop_candidate(state)
+        return {"status": "✅ Kept the previous model; the newer run's model was dropped.", **self._chosen(state)}
+
+    def _chosen(self, state: dict | None) -> dict:
+        return {"download": store.download_update(state), "code": store.code_for(state), **hidden_advice()}
+
+    def _log_scale(self, values: dict, state: dict | None) -> dict:
+        """The loss panel on a log scale (log10 of the loss) or back; live runs read the choice from the state."""
+        state = state if state is not None else {}
+        state["log_loss"] = bool(values["log"])
+        run = state.get("run")
+        curves = run.curves if run is not None else state.get("curves", {})
+        title = f"log₁₀ {self.loss_title}" if values["log"] else self.loss_title
+        return {"loss": gr.update(value=log_frame(curves_frame(curves, "loss"), values["log"]), y_title=title)}
 
     def _restore(self, values: dict, state: dict | None) -> dict:
         """Upload model: the checkpoint becomes the tab's model, if it is one for this tab."""
         tm = store.restore_upload(values["file"], self.spec.datasets)
         store.check_room(store.model_bytes(tm), state, store.describe_config(tm.cfg))
         state = state if state is not None else {}
-        state["model"], state["history"] = tm, []
+        for key in ("candidate", "advice", "curves"):  # what belonged to the model it replaces
+            state.pop(key, None)
+        state.update(model=tm, history=[], resume=resume_of(tm), trained_epochs=tm.cfg.epochs)
         metrics = ", ".join(f"{k} {v:.3f}" for k, v in tm.meta.get("metrics", {}).items()
                             if isinstance(v, (int, float)) and k.startswith("test_"))
         status = (f"✅ Restored {store.describe_model(tm, '')} ({metrics or 'no metrics recorded'}). It is now used "
@@ -266,5 +457,5 @@ class TrainingTab:
         return {"status": status, "state": state, "download": store.download_update(state)}
 
 
-__all__ = ["predict_event", "PRIVATE", "train_event", "TrainingSpec", "TrainingTab", "Views", "after_stop",
+__all__ = ["warm_up", "predict_event", "PRIVATE", "train_event", "TrainingSpec", "TrainingTab", "Views", "after_stop",
            "final_status", "user_errors"]

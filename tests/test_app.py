@@ -14,6 +14,7 @@ from conftest import HOUSE
 
 from dlcore.defaults import load_default
 from dlcore.predict import BOSTON_ORDER, predict_price
+from dlcore.session import keep_candidate
 from playground import settings, store
 from playground.handlers import named, user_errors
 from playground.tabs import boston, digits, seedlab, spiral
@@ -63,7 +64,7 @@ def test_spiral_streams_curves_and_boundary(every_update):
     assert len(outs) >= 5
     out = outs[-1]
     assert set(out) == set(spiral.SPEC.outputs), "the last update carries every output"
-    assert "epoch 40/40" in out["status"] and "✅" in out["status"]
+    assert "epoch 40/40" in out["status"] and "now used for predictions" in out["status"]
     loss_df, acc_df = out["loss"], out["metric"]
     assert isinstance(loss_df, pd.DataFrame) and set(loss_df["series"]) == {"train", "test"}
     assert len(loss_df) == 80 and loss_df["value"].iloc[-1] < loss_df["value"].iloc[0]
@@ -84,7 +85,8 @@ def test_spiral_streams_curves_and_boundary(every_update):
 def test_the_gradio_handler_takes_named_values_and_returns_outputs_in_order(every_update):
     handler = named(spiral.SPEC.stream, [f.name for f in spiral.SPEC.fields], outputs=list(spiral.SPEC.outputs))
     *_, last = handler(**spiral_args(epochs=3), state={})
-    assert len(last) == len(spiral.SPEC.outputs) and "✅" in last[0] and last[-2]["model"] is not None
+    assert len(last) == len(spiral.SPEC.outputs) and "now used for predictions" in last[0]
+    assert last[-2]["model"] is not None
     first = next(handler(*spiral_args(epochs=3).values(), {}))  # positional, as old API clients call it
     assert first[spiral.SPEC.outputs.index("state")] == gr.skip(), "outputs a live update leaves alone are skipped"
 
@@ -169,12 +171,17 @@ def test_boston_trains_and_prices_with_the_session_model():
     out = train(boston.SPEC, boston_args())[-1]
     assert "test RMSE" in out["status"] and out["figure"]["visible"] and out["figure"]["value"] is not None
     assert len(out["metric"]) == 30
+    # 30 epochs of a 16-unit net do worse than the built-in model on the same test houses: not silently adopted
+    assert "worse than the one the tab already has (test rmse" in out["status"]
+    assert "built-in default" in price(state=out["state"])[1]
+    assert keep_candidate(out["state"])  # "Use the new model"
     after, note = price(state=out["state"])
     assert "your model" in note and after == pytest.approx(predict_price(out["state"]["model"], HOUSE)[0], abs=0.01)
 
 
 def test_boston_without_b():
     state = train(boston.SPEC, boston_args(drop_b=True, epochs=5))[-1]["state"]
+    keep_candidate(state)  # 5 epochs are worse than the built-in model: keep it anyway ("Use the new model")
     assert "B" not in state["model"].meta["feature_names"]
     assert np.isfinite(price(state=state)[0])  # the form still sends 13 values
 
@@ -188,7 +195,8 @@ def test_house_extrapolation_warns_but_predicts():
 
 def test_digits_train_confusion_gallery_and_sketch():
     out = train(digits.SPEC, digits_args())[-1]
-    assert "embedded subset" in out["status"] and "✅" in out["status"]
+    assert "embedded subset" in out["status"] and "worse than the one the tab already has" in out["status"]
+    assert keep_candidate(out["state"])  # two epochs of logistic regression do worse than the built-in CNN
     assert out["confusion"]["visible"] and out["confusion"]["value"] is not None
     gallery = out["gallery"]
     assert gallery["visible"] and 0 < len(gallery["value"]) <= 24 and "→" in gallery["value"][0][1]
@@ -333,7 +341,7 @@ def test_momentum_reaches_the_optimizer():
     cfg = spiral.SPEC.config(spiral_args(optimizer="sgd", momentum=0.9))
     assert Trainer(cfg).optimizer.param_groups[0]["momentum"] == 0.9
     run = spiral.SPEC.stream(spiral_args(optimizer="sgd", lr="0.1", momentum=0.9, epochs=3), {})
-    assert "✅" in list(run)[-1]["status"]
+    assert "now used for predictions" in list(run)[-1]["status"]
     with pytest.raises(gr.Error, match="momentum 1.5 is out of range"):
         train(spiral.SPEC, spiral_args(optimizer="sgd", momentum=1.5))
 

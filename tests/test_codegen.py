@@ -50,11 +50,16 @@ def _write_script(cfg: RunConfig, path: Path) -> Path:
     return path
 
 
+def _numbers(line: str) -> tuple:
+    """The numbers of "epoch 3: train loss 0.5, test loss 0.6, test accuracy 0.8" (or of the "final: ..." line)."""
+    return tuple(float(part.rsplit(" ", 1)[1]) for part in line.split(": ", 1)[1].split(", "))
+
+
 def _parse(stdout: str, epochs: int) -> list[tuple]:
-    """(train loss, test loss, metric) per line "epoch 3: train loss 0.5, test loss 0.6, test accuracy 0.8"."""
-    rows = [tuple(float(part.rsplit(" ", 1)[1]) for part in line.split(": ", 1)[1].split(", "))
-            for line in stdout.splitlines()]
+    """(train loss, test loss, metric) per progress line; runs of up to 19 epochs print every epoch."""
+    rows = [_numbers(line) for line in stdout.splitlines() if line.startswith("epoch ")]
     assert len(rows) == epochs, stdout
+    assert stdout.splitlines()[-1].startswith("final: "), stdout
     return rows
 
 
@@ -87,6 +92,24 @@ def _dlcore_losses(cfg: RunConfig) -> list[float]:
             epochs.append(acc)
             acc = 0.0
     return epochs
+
+
+def test_a_long_run_prints_a_short_summary(tmp_path):
+    # ~10 % of the epochs apart, then the final train and test metrics: the numbers dlcore records for the same run
+    cfg = RunConfig(points=100, hidden=(16,), lr=1e-2, epochs=40)
+    out = _python([str(_write_script(cfg, tmp_path / "run.py"))], tmp_path).splitlines()
+    assert [line.split(":")[0] for line in out] == [f"epoch {e}" for e in range(4, 41, 4)] + ["final"]
+    ours = _dlcore_losses(cfg)
+    assert [_numbers(line)[0] for line in out[:-1]] == pytest.approx(ours[3::4], rel=1e-4, abs=2e-6)
+    final = list(Trainer(cfg.replace(device="cpu")).run())[-1]
+    expected = (final.train_loss, final.metrics["train_accuracy"], final.test_loss, final.metrics["test_accuracy"])
+    assert _numbers(out[-1]) == pytest.approx(expected, rel=1e-4, abs=1e-4)
+
+
+def test_the_script_flushes_denormals_before_any_work():
+    code = to_pytorch_code(RunConfig())
+    body = code.split("def main():\n", 1)[1].splitlines()
+    assert body[0].strip().startswith("torch.set_flush_denormal(True)")
 
 
 def test_registries_are_all_covered():

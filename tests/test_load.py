@@ -121,7 +121,7 @@ def test_sessions_are_isolated(server, digits):
     job_a = a.submit(**{**short, "hidden": "8"}, api_name="/train_spiral")
     job_b = b.submit(**{**short, "hidden": "48,24"}, api_name="/train_spiral")
     out_a, out_b = list(job_a)[-1], list(job_b)[-1]
-    assert "✅" in out_a[0] and "✅" in out_b[0]
+    assert "now used for predictions" in out_a[0] and "now used for predictions" in out_b[0]
     # each session predicts with its own model: the digit endpoint of a fresh session still uses the default
     fresh = Client(server, verbose=False)
     path, truth = digits[0]

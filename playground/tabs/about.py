@@ -39,6 +39,19 @@ still one linear map and stays near **50 %** accuracy; a sigmoid barely helps un
 the same net reach **95.5 %**, and a second hidden layer (`100,25`) **99.8 %**. Non-linearity lets a network bend its
 boundaries; depth lets it bend them cheaply. Try the rows yourself in the Spiral tab.
 
+**What the sigmoid row shows, and what it does not.** It shows that at Adam's 1e-3, after 1000 epochs, 100 sigmoid
+units have fitted the spiral no better than a straight line (about 51 %). It does not show that sigmoid units cannot
+learn the spiral: their loss is still falling at epoch 1000, and the same network trained with a learning rate of 1e-2
+reaches **0.995** accuracy on held-out points. The row compares how fast each activation learns at one learning rate,
+not what each can learn. Every run here ends with such a reading of its curves, and **Try this** sets up the change
+it suggests (for this row: the larger learning rate).
+
+**After a run.** The status says what the curves show: still falling (train longer, or **Continue** from where it
+stopped), diverged or oscillating (a smaller learning rate), over-fitting (the test loss rising while the training
+loss falls), under-fitting, or worse than the trivial model (a price model with R² < 0 does worse than always
+guessing the average). A run that ends worse than the tab's current model does not replace it until you choose
+**Use the new model**.
+
 ## Where the data comes from
 - **Spiral**: generated with seed 002's formula — for class c, `t = linspace(0,1,N)`,
   `θ = linspace(2πc/C, 2π(2+c)/C, N) + noise·randn`, point `t·(sin θ, cos θ)`.
