@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
+from . import netstats
 from .config import RunConfig
 from .data import Data, load_data
 from .errors import ConfigError, DeviceError
@@ -75,7 +76,7 @@ class Trainer:
     """
 
     def __init__(self, cfg: RunConfig, data: Data | None = None, limits: Limits | None = None,
-                 resume: Resume | None = None):
+                 resume: Resume | None = None, layer_stats: bool = True):
         self.limits = limits or Limits.from_env()
         self.cfg = cfg.validate(self.limits)
         self.device = resolve_device(cfg.device)
@@ -100,6 +101,9 @@ class Trainer:
         self.scheduler = build_scheduler(cfg.scheduler, self.optimizer, cfg)
         self.loss_fn = build_loss(cfg.task, cfg.loss_name)
         self.history: list[Progress] = []
+        # per-layer norms and unit shares (dlcore.netstats) at the end of every `stats_every` epochs; 0 = never
+        self.stats_every = netstats.stats_every(cfg.epochs) if layer_stats else 0
+        self._layer_stats: netstats.LayerStats | None = None
         if resume is not None:
             self._resume(resume)
 
@@ -265,6 +269,9 @@ class Trainer:
                        test_loss=test_loss, metrics=metrics,
                        samples_per_second=self._samples / max(self._train_time, 1e-9),
                        elapsed=time.perf_counter() - self._start, lr=self.optimizer.param_groups[0]["lr"])
+        if with_test and self.stats_every and (round(epoch_pos) % self.stats_every == 0
+                                               or round(epoch_pos) == self.cfg.epochs):
+            rec.layers = self.layer_stats()
         self._loss_sum.zero_()
         self._correct.zero_()
         self._seen = 0
@@ -281,7 +288,14 @@ class Trainer:
                         test_loss=test["loss"], metrics=metrics,
                         samples_per_second=self._samples / max(self._train_time, 1e-9),
                         elapsed=time.perf_counter() - self._start, lr=self.optimizer.param_groups[0]["lr"],
-                        done=True, status=self._status, message=message)
+                        done=True, status=self._status, message=message,
+                        layers=self.layer_stats() if self.stats_every else None)
+
+    def layer_stats(self) -> list[dict]:
+        """Per-layer weight and gradient norms and unit shares now (dlcore.netstats), on a fixed training probe."""
+        if self._layer_stats is None:
+            self._layer_stats = netstats.LayerStats(self.model)
+        return self._layer_stats(self.data.x_train[:netstats.PROBE])
 
 
 def train(cfg: RunConfig, data: Data | None = None, **run_kwargs) -> tuple[TrainedModel, Progress]:
