@@ -171,3 +171,37 @@ def test_a_units_detail():
     assert out["title"] == "output: class 1" and out["inputs"] == 4 and out["dead_inputs"] is not None
     _, feature = unit_detail(t.model, "classification", 0, 1, probe)
     assert feature["title"] == "input feature x2" and feature["weights"] == []
+
+
+# ------------------------------------------------------------------ Step and Reset
+
+def test_stepping_is_the_same_run_as_training(small_spiral):
+    from dlcore.stepper import Stepper
+
+    cfg = small_spiral.replace(epochs=6, batch_size=64)
+    trained = Trainer(cfg)
+    list(trained.run())
+    stepper = Stepper(cfg, cached_data(cfg), trained.limits)
+    first = stepper.step("batch")
+    assert first.epoch < 1 and first.test_loss is None  # one batch of 64 out of 240 points
+    rec = stepper.step("epoch")
+    assert rec.epoch == 1 and rec.test_loss is not None and rec.layers  # the rest of epoch 1, with its layers
+    while not stepper.done:
+        stepper.step("epoch")
+    assert stepper.last.done and stepper.epochs_done == 6
+    for a, b in zip(stepper.trainer.model.parameters(), trained.model.parameters()):
+        assert torch.equal(a, b)
+    assert stepper.step() is stepper.last  # past the end: nothing more happens
+    assert stepper.matches(cfg.replace(epochs=50)) and not stepper.matches(cfg.replace(lr=0.5))
+
+
+def test_reset_draws_new_initial_weights(small_spiral):
+    from dlcore.stepper import Stepper
+
+    data = cached_data(small_spiral)
+    a, b, c = (Stepper(small_spiral, data, None, resets=k) for k in (0, 1, 1))
+    first = [p.detach().clone() for p in Trainer(small_spiral, data).model.parameters()]
+    assert all(torch.equal(x, y) for x, y in zip(a.trainer.model.parameters(), first))
+    assert not torch.equal(next(b.trainer.model.parameters()), first[0])
+    assert torch.equal(next(b.trainer.model.parameters()), next(c.trainer.model.parameters()))  # reproducible
+    assert b.step().train_loss > 0
