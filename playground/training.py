@@ -25,7 +25,7 @@ from dlcore.records import Progress
 from dlcore.session import LiveRun, status_line, stopped_run
 
 from . import settings, store
-from .fields import Field, args, build_config, defaults
+from .fields import Field, args, build_config, defaults, view_options
 from .handlers import named, user_errors
 from .widgets import line_plot, widget
 
@@ -67,7 +67,8 @@ class TrainingSpec:
     api_name: str  # the training endpoint, e.g. "train_spiral" (a contract)
     datasets: tuple[str, ...]  # the checkpoint datasets an upload may carry
     views: tuple[str, ...] = ()  # the tab's own outputs, after the two curve panels
-    start: Callable[[LiveRun], Views] | None = None  # per-run set-up of the views
+    start: Callable[..., Views] | None = None  # per-run set-up of the views: start(run), or start(run, options)
+    # with the tab's view options ({name: value} of its fields with view=True) when it has any
     note: Callable[[LiveRun], str] | None = None  # appended to every status line (e.g. where the data came from)
     inside: bool = False  # the weights-and-gradients view (TrainingTab.inside): per-layer norms, saturated/dead units
 
@@ -86,8 +87,9 @@ class TrainingSpec:
     def stream(self, values: dict, state: dict | None = None) -> Iterator[dict]:
         """Train with the tab's values; yield {output name: value} updates, the last with the final views."""
         cfg = self.config(values)
+        options = view_options(self.fields, values)
         with LiveRun(cfg, state, settings.LIMITS) as run:
-            views = self.start(run) if self.start else Views()
+            views = (self.start(run, options) if options else self.start(run)) if self.start else Views()
             note = self.note(run) if self.note else ""
 
             def render(rec: Progress, redraw: bool) -> dict:  # on the training thread, between two steps
@@ -96,11 +98,11 @@ class TrainingSpec:
                     out.update(views.live(rec, redraw or rec.done))
                 dead = self.inside_views(run, out, rec)
                 if not rec.done:
-                    return {"status": status_line(rec, run.device) + dead + note, **out}
+                    return {"status": status_line(rec, run.device) + (f" · {dead}" if dead else "") + note, **out}
                 if views.final:
                     out.update(views.final(rec))
-                return {"status": final_status(rec, run) + dead + note, **out, "state": run.state,
-                        "download": store.download_update(run.state)}
+                return {"status": final_status(rec, run) + (f"\n\n{dead}." if dead else "") + note, **out,
+                        "state": run.state, "download": store.download_update(run.state)}
 
             yield from run.stream(render, 1.0 / settings.UPDATES_PER_SECOND, settings.BOUNDARY_EVERY)
 
@@ -115,8 +117,7 @@ class TrainingSpec:
             line = finding(history, run.cfg) if rec.status != "diverged" else ""
             out["finding"] = f"**Inside the network:** {line}" if line else ""
         latest = rec if rec.layers else next((r for r in reversed(history) if r.layers), None)
-        dead = dead_text(latest.layers if latest else None)
-        return f" · {dead}" if dead else ""
+        return dead_text(latest.layers if latest else None)
 
     def params_text(self, values: dict) -> str:
         """The parameter count under the architecture, from the fields that change it (or what is wrong)."""
@@ -218,7 +219,7 @@ class TrainingTab:
                 row.clear()
 
         for f in fields:
-            if f.kind == "text":
+            if f.kind in ("text", "multi"):
                 flush()
                 self.inputs[f.name] = widget(f, self._initial[f.name], elem_id=f"{self.spec.key}-{f.name}-field")
                 continue
