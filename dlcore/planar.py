@@ -135,3 +135,28 @@ def planar_points(name: str, classes: int, points: int, noise: float, seed: int)
     if y.dtype == torch.long:  # classes: the points move, their labels stay (noise makes the classes overlap)
         return x + jitter, y
     return x, y + jitter  # a value over the plane: the measured value is noisy
+
+
+def parse_points(text: str | None) -> tuple[tuple[float, float, float], ...]:
+    """Added points written as "x1, x2, label; x1, x2, label" (the 2-D tab's box) -> (x1, x2, label) triples; a
+    ConfigError naming the point that is not three numbers. Their range is checked with the rest of the config."""
+    from .errors import ConfigError
+
+    out = []
+    for i, part in enumerate((p.strip() for p in (text or "").replace("\n", ";").split(";")), start=1):
+        if not part:
+            continue
+        try:
+            values = tuple(float(v) for v in part.replace("(", "").replace(")", "").split(","))
+        except ValueError:
+            values = ()
+        if len(values) != 3 or not all(math.isfinite(v) for v in values):
+            raise ConfigError(f"added point {i} {part!r} is not three numbers x1, x2, label; write e.g. "
+                              "\"0.3, -0.2, 1; -0.5, 0.4, 0\"")
+        out.append((values[0], values[1], int(values[2]) if values[2].is_integer() else values[2]))
+    return tuple(out)
+
+
+def points_text(points) -> str:
+    """Added points as the 2-D tab's box shows them: "0.31, -0.2, 1; ..." (the inverse of parse_points)."""
+    return "; ".join(f"{x:g}, {y:g}, {label:g}" for x, y, label in points)

@@ -9,7 +9,7 @@ from .fields import Field
 CURVE_COLORS = {"train": "#1f77b4", "test": "#ff7f0e"}
 
 
-def widget(f: Field, value, elem_id: str | None = None) -> gr.components.Component:
+def widget(f: Field, value, elem_id: str | None = None) -> gr.components.Component:  # noqa: PLR0911  one per kind
     """The component for one field, showing `value`."""
     common = {"label": f.label, "elem_id": elem_id}
     if f.help:
@@ -26,6 +26,8 @@ def widget(f: Field, value, elem_id: str | None = None) -> gr.components.Compone
         return gr.Textbox(value, **common)
     if f.kind == "bool":
         return gr.Checkbox(value, **common)
+    if f.kind == "multi":
+        return gr.CheckboxGroup(list(f.choices), value=value, **common)
     raise ValueError(f"field {f.name!r} has an unknown kind {f.kind!r}")
 
 
