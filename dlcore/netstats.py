@@ -1,9 +1,10 @@
 """Inside the network while it trains: per-layer weight and gradient norms, saturated and dead units.
 
-The trainer calls `layer_stats` at the end of an epoch (every epoch for short runs, thinned for long ones), so the
-numbers cost a few small reductions and one forward pass over a fixed probe of at most `PROBE` training points, not
-a hook on every step. Layers are the model's weighted layers (linear and convolution) in order; the units after
-each one are judged by the activation that follows it:
+The trainer calls `layer_stats` at the end of an epoch (every epoch for short runs, thinned for long ones, and never
+so often that it costs more than `STATS_BUDGET` of the training time), so the numbers cost a few small reductions and
+one forward pass over a fixed probe of at most `PROBE` training points, not a hook on every step. Layers are the
+model's weighted layers (linear and convolution) in order; the units after each one are judged by the activation that
+follows it:
 - saturated (sigmoid, tanh): the unit's output lies within `SATURATION` of its limits (sigmoid 0 or 1, tanh -1 or 1),
   where its derivative, and so the gradient through it, is under a tenth of its peak;
 - dead (ReLU): the unit outputs zero for every probe point, so no gradient reaches its incoming weights.
@@ -17,6 +18,8 @@ from torch import nn
 PROBE = 256  # training points fed through the net to judge its units
 SATURATION = 0.02  # distance from an activation's limit that counts as saturated
 STATS_RECORDS = 250  # about this many stats records per run, whatever its length
+STATS_EARLY = 20  # and at each of the first epochs, so a long run's view does not start empty
+STATS_BUDGET = 0.02  # but never more often than costs this share of the training time (a tiny net's step is cheap)
 
 
 def weighted_layers(model: nn.Module) -> list[nn.Module]:
@@ -32,6 +35,12 @@ def layer_names(n: int) -> list[str]:
 def stats_every(epochs: int) -> int:
     """Epochs between two stats records: every epoch for short runs, about STATS_RECORDS per run for long ones."""
     return max(1, epochs // STATS_RECORDS)
+
+
+def stats_due(epoch: int, every: int, epochs: int) -> bool:
+    """Whether the end of `epoch` (1-based) gets a stats record: the first STATS_EARLY epochs, then every `every`-th,
+    and the last."""
+    return bool(every) and (epoch <= STATS_EARLY or epoch % every == 0 or epoch == epochs)
 
 
 def _unit_share(out: torch.Tensor, kind: str) -> torch.Tensor:

@@ -101,9 +101,12 @@ class Trainer:
         self.scheduler = build_scheduler(cfg.scheduler, self.optimizer, cfg)
         self.loss_fn = build_loss(cfg.task, cfg.loss_name)
         self.history: list[Progress] = []
-        # per-layer norms and unit shares (dlcore.netstats) at the end of every `stats_every` epochs; 0 = never
+        # per-layer norms and unit shares (dlcore.netstats) at the end of every `stats_every` epochs (0 = never), and
+        # no more often than costs `stats_budget` of the training time (None: whatever it costs)
         self.stats_every = netstats.stats_every(cfg.epochs) if layer_stats else 0
+        self.stats_budget: float | None = netstats.STATS_BUDGET
         self._layer_stats: netstats.LayerStats | None = None
+        self._stats_next = 0.0  # training time (s) before which the next statistics would cost over the budget
         if resume is not None:
             self._resume(resume)
 
@@ -269,9 +272,12 @@ class Trainer:
                        test_loss=test_loss, metrics=metrics,
                        samples_per_second=self._samples / max(self._train_time, 1e-9),
                        elapsed=time.perf_counter() - self._start, lr=self.optimizer.param_groups[0]["lr"])
-        if with_test and self.stats_every and (round(epoch_pos) % self.stats_every == 0
-                                               or round(epoch_pos) == self.cfg.epochs):
+        if (with_test and netstats.stats_due(round(epoch_pos), self.stats_every, self.cfg.epochs)
+                and self._train_time >= self._stats_next):
+            t0 = time.perf_counter()
             rec.layers = self.layer_stats()
+            if self.stats_budget:
+                self._stats_next = self._train_time + (time.perf_counter() - t0) / self.stats_budget
         self._loss_sum.zero_()
         self._correct.zero_()
         self._seen = 0
