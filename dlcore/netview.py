@@ -131,7 +131,9 @@ class _Frame:
     xs: tuple[int, ...]  # each column's left edge
     ys: tuple[tuple[int, ...], ...]  # each column's tiles' top edges
     size: tuple[int, int]
-    overlay: object  # PIL RGBA image: titles, labels, tile frames
+    where: tuple[np.ndarray, np.ndarray]  # the pixels (rows, columns) the text and frames cover
+    alpha: np.ndarray  # (n, 1) their opacity
+    rgb: np.ndarray  # (n, 3) their colour
 
 
 @functools.lru_cache(maxsize=16)
@@ -161,35 +163,42 @@ def _frame(features: tuple[str, ...], widths: tuple[int, ...], counts: tuple[int
                 draw.text((xs[s] - 5, y + TILE // 2), TEXT[features[i]], fill=(40, 40, 40, 255), anchor="rm")
             elif s == last and task == "classification":
                 draw.text((xs[s] + TILE + 5, y + TILE // 2), f"class {i}", fill=(40, 40, 40, 255), anchor="lm")
-    return _Frame(xs, ys, (width, height), overlay)
+    layer = np.asarray(overlay)
+    where = np.nonzero(layer[:, :, 3])  # a few thousand pixels, blended into every picture with numpy
+    return _Frame(xs, ys, (width, height), where, layer[where][:, 3:].astype(np.float32) / 255,
+                  layer[where][:, :3].astype(np.float32))
 
 
-def _links(draw, linears: list[nn.Linear], shown: list[np.ndarray], frame: _Frame) -> None:
-    """One line per shown pair of units: thickness by |w| (relative to the layer's largest shown), colour by sign."""
+def _links(canvas: np.ndarray, linears: list[nn.Linear], shown: list[np.ndarray], frame: _Frame) -> np.ndarray:
+    """One line per shown pair of units: thickness by |w| (relative to the layer's largest shown), colour by sign;
+    the strongest drawn last, on top. Returns the canvas with the lines."""
+    from PIL import Image, ImageDraw
+
+    img = Image.fromarray(canvas)
+    draw = ImageDraw.Draw(img)
     for s, lin in enumerate(linears):
         w = lin.weight.detach().cpu().numpy()[np.ix_(shown[s + 1], shown[s])]  # (shown out, shown in)
         a = np.abs(w) / (np.abs(w).max() + 1e-12)
-        colours = value_colours(np.sign(w) * (0.35 + 0.65 * a)).astype(int)
+        colours = value_colours(np.sign(w) * (0.35 + 0.65 * a)).astype(int).tolist()
         x0, x1 = frame.xs[s] + TILE, frame.xs[s + 1]
-        for i, j in zip(*np.nonzero(a >= 0.05)):  # the faintest links would only blur the picture
-            draw.line([x0, frame.ys[s][j] + TILE // 2, x1, frame.ys[s + 1][i] + TILE // 2],
-                      fill=tuple(colours[i, j]), width=max(1, round(4 * a[i, j])))
+        i, j = np.nonzero(a >= 0.05)  # the faintest links would only blur the picture
+        order = np.argsort(a[i, j])
+        for i_, j_ in zip(i[order].tolist(), j[order].tolist()):
+            draw.line([x0, frame.ys[s][j_] + TILE // 2, x1, frame.ys[s + 1][i_] + TILE // 2],
+                      fill=tuple(colours[i_][j_]), width=max(1, round(4 * float(a[i_, j_]))))
+    return np.array(img)
 
 
 def network_view(model: nn.Module, task: str, *, discretize: bool = False, vmax: float = 1.0,
                  lim: float = BOUNDARY_LIM, max_units: int = MAX_UNITS) -> tuple[np.ndarray, Layout]:
     """The whole network as one uint8 image (H, W, 3), and the layout that maps a click back to its unit."""
-    from PIL import Image, ImageDraw
-
     features, linears, acts = _parts(model)
     points = torch.from_numpy(plane_grid(lim, RES)).to(linears[0].weight.device)
     outs = [o.float().cpu().numpy() for o in stage_outputs(model, points)]
     last = len(outs) - 1
     shown = [shown_units(linears, s, o.shape[1], max_units) for s, o in enumerate(outs)]
     frame = _frame(features, tuple(o.shape[1] for o in outs), tuple(len(u) for u in shown), tuple(acts), task)
-    img = Image.new("RGB", frame.size, (255, 255, 255))
-    _links(ImageDraw.Draw(img), linears, shown, frame)  # first, so the tiles cover the lines' ends
-    canvas = np.array(img)
+    canvas = _links(np.full((frame.size[1], frame.size[0], 3), 255, np.uint8), linears, shown, frame)  # under the tiles
     layout = Layout(size=frame.size, titles=["inputs"] + [f"layer {s}" for s in range(1, last)] + ["outputs"])
     for s, units in enumerate(shown):
         rgb = _tile_rgb(outs[s][:, units], s == last, task, discretize=discretize, vmax=vmax)
@@ -198,9 +207,9 @@ def network_view(model: nn.Module, task: str, *, discretize: bool = False, vmax:
         for k, y in enumerate(frame.ys[s]):
             canvas[y:y + TILE, x:x + TILE] = big[k]
             layout.tiles.append(Tile(s, int(units[k]), (x, y, x + TILE, y + TILE)))
-    img = Image.fromarray(canvas)
-    img.paste(frame.overlay, (0, 0), frame.overlay)
-    return np.asarray(img), layout
+    under = canvas[frame.where].astype(np.float32)
+    canvas[frame.where] = (under + (frame.rgb - under) * frame.alpha).astype(np.uint8)  # the text and frames
+    return canvas, layout
 
 
 def unit_detail(model: nn.Module, task: str, stage: int, unit: int, probe: torch.Tensor, *, vmax: float = 1.0,

@@ -28,6 +28,7 @@ class Stepper:
         self.resets = resets
         self.trainer = Trainer(cfg, data, limits)
         self.trainer.stats_every = 1  # each click may be one epoch: record the layers at every one
+        self.trainer.stats_budget = None
         if resets:
             torch.manual_seed(cfg.seed + resets * RESET_SEED)
             for m in self.trainer.model.modules():
@@ -50,17 +51,24 @@ class Stepper:
         with self._lock:
             if self.done:
                 return self.last
-            for rec in self._run:
-                self.last = rec
-                if rec.done:
-                    self.done = True
-                    return rec
-                for panel, series, epoch, value in curve_points(rec, self.cfg.task):
-                    self.curves.setdefault((panel, series), []).append((epoch, value))
-                if unit == "batch" or rec.test_loss is not None:
-                    return rec
-            self.done = True
-            return self.last
+            try:
+                return self._advance(unit)
+            finally:
+                self.trainer.model.eval()  # between clicks the model answers probes (dropout off)
+
+    def _advance(self, unit: str) -> Progress:
+        self.trainer.model.train()  # run() set it once, at its start; a probe between clicks may have changed it
+        for rec in self._run:
+            self.last = rec
+            if rec.done:
+                self.done = True
+                return rec
+            for panel, series, epoch, value in curve_points(rec, self.cfg.task):
+                self.curves.setdefault((panel, series), []).append((epoch, value))
+            if unit == "batch" or rec.test_loss is not None:
+                return rec
+        self.done = True
+        return self.last
 
     @property
     def epochs_done(self) -> float:

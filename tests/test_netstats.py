@@ -48,7 +48,9 @@ def test_stats_of_a_convnet_judge_its_channels():
 
 def test_the_trainer_records_them_every_few_epochs_and_at_the_end(small_spiral):
     assert stats_every(30) == 1 and stats_every(1000) == 4 and stats_every(20_000) == 80
-    records = list(Trainer(small_spiral).run())
+    trainer = Trainer(small_spiral)
+    trainer.stats_budget = None  # every due epoch, whatever the statistics cost next to this tiny net's steps
+    records = list(trainer.run())
     with_layers = [r for r in records if r.layers]
     assert len(with_layers) == small_spiral.epochs + 1 and records[-1].layers  # each epoch, and the final record
     assert [x["layer"] for x in records[-1].layers] == ["layer 1", "output"]
@@ -65,10 +67,18 @@ def test_the_trainer_records_them_every_few_epochs_and_at_the_end(small_spiral):
     assert layer_frame(curves, "grads")["value"].max() < 1  # log10 of norms well under 10
 
 
-def test_long_runs_record_about_250_times():
+def test_long_runs_record_about_250_times_and_never_over_the_time_budget():
     cfg = RunConfig(points=20, hidden=(4,), epochs=1000, lr=1e-2, device="cpu").validate()
-    records = list(Trainer(cfg).run())
-    assert sum(1 for r in records if r.layers) == 250 + 1
+    trainer = Trainer(cfg)
+    trainer.stats_budget = None
+    records = list(trainer.run())
+    epochs = [r.epoch for r in records if r.layers and not r.done]
+    assert epochs[:20] == list(range(1, 21)) and epochs[20:] == list(range(24, 1001, 4))  # 20 early, then every 4th
+    assert records[-1].layers
+    # with the budget, a net this small (a step costs less than the statistics) gets them far less often
+    budgeted = list(Trainer(cfg).run())
+    some = [r.epoch for r in budgeted if r.layers and not r.done]
+    assert 1 in some and len(some) < len(epochs) / 2 and budgeted[-1].layers
 
 
 def test_finding_for_healthy_and_stuck_runs():
@@ -100,7 +110,9 @@ def test_the_sigmoid_row_is_stopped_by_its_step_size_not_by_saturation(sigmoid_r
     assert slow[-1].metrics["test_accuracy"] < 0.6 and fast[-1].metrics["test_accuracy"] > 0.98
 
     def norms(records, key="weight_norm"):
-        return {r.epoch: r.layers[0][key] for r in records if r.layers and not r.done}
+        """Layer 1's value at each epoch (the latest record at or before it: the records are a few epochs apart)."""
+        pts = sorted((r.epoch, r.layers[0][key]) for r in records if r.layers and not r.done)
+        return {e: next(v for ep, v in reversed(pts) if ep <= e) for e in range(1, 1001)}
 
     def saturated(records):
         return [r.layers[0]["saturated"] for r in records if r.layers]
@@ -110,6 +122,7 @@ def test_the_sigmoid_row_is_stopped_by_its_step_size_not_by_saturation(sigmoid_r
     assert max(saturated(slow)) < 0.01 and min(norms(slow, "grad_norm").values()) > 1e-3
     # ...but layer 1's weights are still growing at the end, as is the loss still falling
     assert w_slow[1000] > 1.02 * w_slow[900] and slow[-2].train_loss < [r for r in slow if r.epoch == 900][0].train_loss
+    assert slow[-2].epoch == 1000
     # ten times the step walks the same path ten times faster: at epoch 100 it is where lr 1e-3 is at epoch 1000
     assert w_fast[100] == pytest.approx(w_slow[1000], rel=0.1)
     # and goes on to weights five times larger, with more saturated units, not fewer, while it solves the spiral
@@ -178,7 +191,7 @@ def test_a_units_detail():
 def test_stepping_is_the_same_run_as_training(small_spiral):
     from dlcore.stepper import Stepper
 
-    cfg = small_spiral.replace(epochs=6, batch_size=64)
+    cfg = small_spiral.replace(epochs=6, batch_size=64, dropout=0.2)
     trained = Trainer(cfg)
     list(trained.run())
     stepper = Stepper(cfg, cached_data(cfg), trained.limits)
@@ -187,7 +200,10 @@ def test_stepping_is_the_same_run_as_training(small_spiral):
     rec = stepper.step("epoch")
     assert rec.epoch == 1 and rec.test_loss is not None and rec.layers  # the rest of epoch 1, with its layers
     while not stepper.done:
-        stepper.step("epoch")
+        model = stepper.trained().model
+        assert not model.training  # between clicks it answers probes, without dropout...
+        model(torch.zeros(3, 2))
+        stepper.step("epoch")  # ...and trains with it again (else this run would not be Train's)
     assert stepper.last.done and stepper.epochs_done == 6
     for a, b in zip(stepper.trainer.model.parameters(), trained.model.parameters()):
         assert torch.equal(a, b)
