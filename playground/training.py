@@ -251,11 +251,11 @@ class TrainingTab:
         with gr.Accordion("Weights and gradients over time", open=False, elem_id=f"{key}-inside"):
             gr.Markdown(INSIDE_HELP)
             with gr.Row():
-                for panel, title, y in (("weights", "Weight norm per layer", "‖W‖"),
-                                        ("grads", "Gradient norm per layer (log₁₀)", "log₁₀ ‖∂L/∂W‖"),
-                                        ("units", "Saturated / dead units", "share of units")):
+                for panel, title, y, lim in (("weights", "Weight norm", "‖W‖", None),
+                                             ("grads", "Gradient norm (log₁₀)", "log₁₀ ‖∂L/∂W‖", None),
+                                             ("units", "Saturated / dead units", "share of units", [0, 1])):
                     self.outputs[panel] = gr.LinePlot(x="epoch", y="value", color="series", title=title, y_title=y,
-                                                      x_title="epoch", height=240, show_label=False,
+                                                      x_title="epoch", height=240, show_label=False, y_lim=lim,
                                                       elem_id=f"{key}-{panel}")
 
     def curves(self, loss: tuple[str, str], metric: tuple[str, str]) -> None:

@@ -33,7 +33,9 @@ DATA_FIELDS = tuple(f for f in fields.SPIRAL if f.group == "data")
 VIEW_FIELDS = tuple(f for f in fields.SPIRAL if f.view)
 NAMES = [f.name for f in fields.SPIRAL]
 NO_MODEL = "There is no model for these points yet: press Train (or Step), then click the picture or enter x and y."
-NETWORK_EVERY = 0.2  # seconds between two live network views (the decision picture: settings.BOUNDARY_EVERY)
+# seconds between two live network views: under the UI's update interval, so every update carries one (the decision
+# picture, dearer, comes every settings.BOUNDARY_EVERY)
+NETWORK_EVERY = 0.1
 PROBE_MODE = "probe the point"
 
 
@@ -271,12 +273,18 @@ def _stepped(stepper: Stepper, state: dict, values: dict, status: str) -> dict:
     return out
 
 
-def step(values: dict, state: dict | None = None) -> dict:
-    """Step: train one epoch (or one batch) more of the hand-driven run; new settings start it afresh."""
+def _idle(state: dict | None, button: str) -> dict:
+    """The tab's state, when no training run is going on (Step and Reset must not touch a live run's model)."""
     state = state if state is not None else {}
     run = state.get("run")
     if run is not None and not run.ended.is_set():
-        raise ConfigError("a training run is going on; press Stop first, then Step")
+        raise ConfigError(f"a training run is going on; press Stop first, then {button}")
+    return state
+
+
+def step(values: dict, state: dict | None = None) -> dict:
+    """Step: train one epoch (or one batch) more of the hand-driven run; new settings start it afresh."""
+    state = _idle(state, "Step")
     cfg = SPEC.config(values)
     stepper = state.get("stepper")
     fresh = stepper is None or not stepper.matches(cfg)
@@ -289,8 +297,7 @@ def step(values: dict, state: dict | None = None) -> dict:
                           "again, or raise Epochs")
     unit = values.get("step_unit") or "epoch"
     rec = stepper.step(unit)
-    state["model"] = stepper.trained()
-    state["model"].model.eval()  # predictions between steps; the next step puts it back in training mode
+    state["model"] = stepper.trained()  # in eval mode between steps, for predictions
     dead = dead_text(rec.layers)
     head = "👣 New run, stepped by hand. " if fresh else "👣 "
     status = head + status_line(rec, stepper.trainer.device) + (f" · {dead}" if dead else "")
@@ -301,10 +308,7 @@ def step(values: dict, state: dict | None = None) -> dict:
 
 def reset(values: dict, state: dict | None = None) -> dict:
     """Reset: new initial weights with the same settings, at epoch 0 (Step then trains from them)."""
-    state = state if state is not None else {}
-    run = state.get("run")
-    if run is not None and not run.ended.is_set():
-        raise ConfigError("a training run is going on; press Stop first, then Reset")
+    state = _idle(state, "Reset")
     if state.get("stepper") is not None:
         state["stepper"].close()
     state["resets"] = state.get("resets", 0) + 1
