@@ -143,9 +143,14 @@ def finding(records: list, cfg) -> str:  # noqa: C901, PLR0911  one rule per out
     if dead[0] >= 0.5:
         return (f"{_pct(dead[0])} of {last[dead[1]]['layer']}'s ReLUs are dead (zero for every probed training point), "
                 "so no gradient reaches their weights: try a lower learning rate or leaky_relu.")
-    tail = [r for r in recs if r.epoch >= 0.9 * recs[-1].epoch] or recs[-2:]
-    w_then, w_now = tail[0].layers[0]["weight_norm"], last[0]["weight_norm"]
-    still = tail[0].train_loss - final.train_loss > 0.002 * abs(tail[0].train_loss) or w_now > 1.01 * w_then
+    # the last tenth of the run: the records may be sparse (a time budget spaces them), so take the latest one at or
+    # before 90 % of the epochs, for the weights and for the loss
+    then = 0.9 * recs[-1].epoch
+    w_then = next((r for r in reversed(recs) if r.epoch <= then), recs[0]).layers[0]["weight_norm"]
+    w_now = last[0]["weight_norm"]
+    epochs = [r for r in records if r.test_loss is not None and not r.done]
+    loss_then = next((r for r in reversed(epochs) if r.epoch <= then), epochs[0]).train_loss
+    still = loss_then - epochs[-1].train_loss > 0.002 * abs(loss_then) or w_now > 1.01 * w_then
     most = max((x.get("saturated", 0.0) for r in recs for x in r.layers), default=0.0)
     units = (f"saturated units never above {_pct(most)}" if any("saturated" in x for x in last)
              else f"dead ReLUs at most {_pct(dead[0])}" if any("dead" in x for x in last) else "no saturating units")

@@ -114,11 +114,14 @@ def test_the_network_view_changes_while_the_spiral_trains(page):
     page.wait_for_function("() => /epoch \\d+\\/20000/.test(document.querySelector('#spiral-status')?.innerText)",
                            timeout=LONG)
     page.locator("#network img").wait_for(timeout=LONG)
-    first_src, first = img_src(page, "#network"), _network_png(page)
-    page.wait_for_function("(src) => document.querySelector('#network img')?.getAttribute('src') !== src",
-                           arg=first_src, timeout=LONG)
+    first = _network_png(page)
+    for _ in range(3):  # a few updates later, so that the weights have moved visibly
+        src = img_src(page, "#network")
+        page.wait_for_function("(src) => document.querySelector('#network img')?.getAttribute('src') !== src",
+                               arg=src, timeout=LONG)
     second = _network_png(page)
-    assert first.shape == second.shape and (np.abs(first.astype(int) - second.astype(int)).sum(2) > 30).mean() > 0.002
+    changed = np.abs(first.astype(int) - second.astype(int)).sum(2) > 30
+    assert first.shape == second.shape and changed.sum() > 100, f"only {changed.sum()} pixels changed"
     page.wait_for_function("() => document.querySelector('#spiral-status')?.innerText.includes('dead ReLUs: layer 1')",
                            timeout=30_000)
     # a click on a tile opens that unit: layer 1's first shown tile (the tallest column starts at the top)
