@@ -137,11 +137,13 @@ def planar_points(name: str, classes: int, points: int, noise: float, seed: int)
     return x, y + jitter  # a value over the plane: the measured value is noisy
 
 
-def parse_points(text: str | None) -> tuple[tuple[float, float, float], ...]:
+def parse_points(text: str | list | None) -> tuple[tuple[float, float, float], ...]:
     """Added points written as "x1, x2, label; x1, x2, label" (the 2-D tab's box) -> (x1, x2, label) triples; a
     ConfigError naming the point that is not three numbers. Their range is checked with the rest of the config."""
     from .errors import ConfigError
 
+    if isinstance(text, (list, tuple)):  # an API caller's list of triples, checked with the config
+        return tuple(tuple(p) if isinstance(p, (list, tuple)) else p for p in text)
     out = []
     for i, part in enumerate((p.strip() for p in (text or "").replace("\n", ";").split(";")), start=1):
         if not part:

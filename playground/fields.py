@@ -67,11 +67,11 @@ class Field:
             if not isinstance(value, str) or value not in options:
                 raise ConfigError(f"{self.label.lower()} {value!r} is unknown; choose from {options}")
             return dict(self.labels[value]) if self.labels else {self.name: value}
-        if kind == "text":
-            text = "" if value is None else str(value)
-            return {self.name: self.read(text) if self.read else text}
-        if kind == "multi":
-            return {self.name: self.read(value) if self.read else tuple(value)}
+        if kind in ("text", "multi"):
+            # a text box's value as text, unless its reader takes a list (added points sent as a list over the API)
+            if kind == "text" and not (self.read and isinstance(value, (list, tuple))):
+                value = "" if value is None else str(value)
+            return {self.name: self.read(value) if self.read else (tuple(value) if kind == "multi" else value)}
         raise ValueError(f"field {self.name!r} has an unknown kind {kind!r}")
 
     def default(self, cfg: RunConfig):

@@ -206,3 +206,14 @@ def test_the_seed_lab_queues_a_2d_run():
     queue = user_errors(seedlab.queue_settings(spiral.SPEC))(args(dataset="xor", features=["x1x2"]), [])["queue"]
     name, cfg = queue[-1]
     assert isinstance(cfg, RunConfig) and cfg.dataset == "xor" and cfg.features == ("x1x2",)
+
+
+def test_the_endpoint_over_http_takes_the_new_fields_by_name(client):
+    """/train_spiral keeps its twenty inputs; the 2-D fields follow by name; the outputs carry both new views."""
+    job = client.submit(dataset="xor", model="linear", features=["x1", "x2", "x1x2"], lr="1e-2", epochs=60,
+                        points=100, added_points="0.5, 0.5, 0", device="cpu", api_name="/train_spiral")
+    last = dict(zip([n for n in spiral.SPEC.outputs if n != "state"], list(job)[-1]))
+    assert "✅" in last["status"] and "test acc" in last["status"]
+    assert last["network"] and last["boundary"] and set(r[2] for r in last["weights"]["data"]) == {"output"}
+    with pytest.raises(Exception, match="every input feature is off"):
+        client.predict(features=[], epochs=2, device="cpu", api_name="/train_spiral")
