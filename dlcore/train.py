@@ -102,11 +102,12 @@ class Trainer:
         self.loss_fn = build_loss(cfg.task, cfg.loss_name)
         self.history: list[Progress] = []
         # per-layer norms and unit shares (dlcore.netstats) at the end of every `stats_every` epochs (0 = never), and
-        # no more often than costs `stats_budget` of the training time (None: whatever it costs)
+        # only while they have cost under `stats_budget` of the training time, past a first STATS_FREE seconds
+        # (None: whatever they cost)
         self.stats_every = netstats.stats_every(cfg.epochs) if layer_stats else 0
         self.stats_budget: float | None = netstats.STATS_BUDGET
         self._layer_stats: netstats.LayerStats | None = None
-        self._stats_next = 0.0  # training time (s) before which the next statistics would cost over the budget
+        self._stats_spent = 0.0  # seconds spent on statistics so far
         if resume is not None:
             self._resume(resume)
 
@@ -273,11 +274,11 @@ class Trainer:
                        samples_per_second=self._samples / max(self._train_time, 1e-9),
                        elapsed=time.perf_counter() - self._start, lr=self.optimizer.param_groups[0]["lr"])
         if (with_test and netstats.stats_due(round(epoch_pos), self.stats_every, self.cfg.epochs)
-                and self._train_time >= self._stats_next):
+                and (self.stats_budget is None
+                     or self._stats_spent <= max(self.stats_budget * self._train_time, netstats.STATS_FREE))):
             t0 = time.perf_counter()
             rec.layers = self.layer_stats()
-            if self.stats_budget:
-                self._stats_next = self._train_time + (time.perf_counter() - t0) / self.stats_budget
+            self._stats_spent += time.perf_counter() - t0
         self._loss_sum.zero_()
         self._correct.zero_()
         self._seen = 0
@@ -298,10 +299,17 @@ class Trainer:
                         layers=self.layer_stats() if self.stats_every else None)
 
     def layer_stats(self) -> list[dict]:
-        """Per-layer weight and gradient norms and unit shares now (dlcore.netstats), on a fixed training probe."""
+        """Per-layer weight and gradient norms and unit shares now (dlcore.netstats), on a fixed training probe; for
+        gd, whose update zeroes the gradients, the gradient norms are the probe's."""
         if self._layer_stats is None:
             self._layer_stats = netstats.LayerStats(self.model)
-        return self._layer_stats(self.data.x_train[:netstats.PROBE])
+        probe = self.data.x_train[:netstats.PROBE]
+        grads = None
+        if self.cfg.optimizer == "gd":  # it zeroes the gradients right after each update (seed 000): take the probe's
+            with torch.enable_grad():
+                loss = self.loss_fn(self.model(probe), self.data.y_train[:netstats.PROBE])
+                grads = torch.autograd.grad(loss, self._layer_stats.weights, allow_unused=True)
+        return self._layer_stats(probe, grads)
 
 
 def train(cfg: RunConfig, data: Data | None = None, **run_kwargs) -> tuple[TrainedModel, Progress]:

@@ -14,6 +14,7 @@ from dlcore.netstats import LayerStats, dead_text, finding, stats_every
 from dlcore.netview import MAX_UNITS, importance, network_view, unit_detail
 from dlcore.plots import curve_points, layer_frame
 from dlcore.presets import preset
+from dlcore.records import Progress
 from dlcore.session import cached_data
 from dlcore.train import Trainer
 
@@ -69,7 +70,7 @@ def test_the_trainer_records_them_every_few_epochs_and_at_the_end(small_spiral):
     assert layer_frame(curves, "grads")["value"].max() < 1  # log10 of norms well under 10
 
 
-def test_long_runs_record_about_250_times_and_never_over_the_time_budget():
+def test_long_runs_record_about_250_times_and_never_over_the_time_budget(monkeypatch):
     cfg = RunConfig(points=20, hidden=(4,), epochs=1000, lr=1e-2, device="cpu").validate()
     trainer = Trainer(cfg)
     trainer.stats_budget = None
@@ -77,18 +78,38 @@ def test_long_runs_record_about_250_times_and_never_over_the_time_budget():
     epochs = [r.epoch for r in records if r.layers and not r.done]
     assert epochs[:20] == list(range(1, 21)) and epochs[20:] == list(range(24, 1001, 4))  # 20 early, then every 4th
     assert records[-1].layers
-    # with the budget, a net this small (a step costs less than the statistics) gets them far less often
+    # with the budget, a net this small (a step costs less than the statistics) gets them far less often once the
+    # first STATS_FREE seconds of them are spent
+    monkeypatch.setattr(netstats, "STATS_FREE", 0.0)
     budgeted = list(Trainer(cfg).run())
     some = [r.epoch for r in budgeted if r.layers and not r.done]
     assert 1 in some and len(some) < len(epochs) / 2 and budgeted[-1].layers
 
 
-def test_finding_for_healthy_and_stuck_runs():
+def test_finding_for_healthy_linear_and_stuck_runs():
     fit = preset("moons", points=100, hidden=(16,), epochs=150, device="cpu").validate()
-    trainer = Trainer(fit)
-    assert finding(list(trainer.run()), fit).startswith("Healthy: dead ReLUs at most")
-    stuck = preset("xor", model="linear", hidden=(), epochs=300, points=100, device="cpu").validate()
-    assert finding(list(Trainer(stuck).run()), stuck).startswith("Stuck, not slow")
+    assert finding(list(Trainer(fit).run()), fit).startswith("Healthy: dead ReLUs at most")
+    line = preset("xor", model="linear", hidden=(), epochs=300, points=100, device="cpu").validate()
+    said = finding(list(Trainer(line).run()), line)
+    assert said.startswith("A linear map:") and "(train accuracy 0." in said and "x1*x2" in said
+    # a net that no longer moves and has not fitted: stuck (made-up records, to pin the rule)
+    flat = [{"layer": "layer 1", "units": 4, "weight_norm": 3.0, "grad_norm": 1e-3, "dead": 0.0},
+            {"layer": "output", "units": 2, "weight_norm": 1.0, "grad_norm": 1e-3}]
+    records = [Progress(epoch=e, epochs=100, step=e, train_loss=0.69, test_loss=0.69, layers=flat,
+                        metrics={"train_accuracy": 0.6}) for e in range(1, 101)]
+    records.append(replace(records[-1], done=True))
+    assert finding(records, preset("xor", hidden=(4,))).startswith("Stuck, not slow: the loss stopped falling (0.690)")
+    assert finding(records[:2], preset("xor")) == ""  # too few records to say anything
+
+
+def test_gd_reports_a_gradient_although_it_zeroes_them():
+    """Seed 000's hand-written gradient descent zeroes the gradients after each update: the statistics take the
+    probe's gradient instead of reporting zeros."""
+    cfg = preset("boston", model="linear", hidden=(), optimizer="gd", lr=1e-2, epochs=20, device="cpu").validate()
+    trainer = Trainer(cfg)
+    records = list(trainer.run())
+    assert all(p.grad is None or not p.grad.any() for p in trainer.model.parameters())
+    assert records[-1].layers[0]["grad_norm"] > 0.1
 
 
 # ------------------------------------------------------------------ the seed's sigmoid row, from its norms
@@ -101,7 +122,9 @@ def sigmoid_runs():
     runs = {}
     for lr in (1e-3, 1e-2):
         cfg = preset("spiral", hidden=(100,), activation="sigmoid", lr=lr, device="cpu").validate()
-        runs[lr] = (cfg, list(Trainer(cfg, cached_data(cfg)).run()))
+        trainer = Trainer(cfg, cached_data(cfg))
+        trainer.stats_budget = None  # every due epoch, however busy the machine (the budget is tested elsewhere)
+        runs[lr] = (cfg, list(trainer.run()))
     torch.set_num_threads(before)
     return runs
 
