@@ -13,8 +13,10 @@ import sys
 
 from .config import DATASETS, RunConfig, parse_hidden
 from .errors import ConfigError, DlcoreError
+from .features import FEATURES, RAW, parse_features
 from .models import ACTIVATIONS, ARCHITECTURES, FFN_HIDDEN
 from .optim import OPTIMIZERS, SCHEDULERS
+from .planar import PLANAR
 from .presets import PRESETS
 
 
@@ -38,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dataset", choices=DATASETS, default="spiral")
     t.add_argument("--model", choices=sorted(ARCHITECTURES), help="default: the dataset's preset (dlcore/presets.py)")
     t.add_argument("--hidden", help='hidden layer sizes for mlp, e.g. "100,25"')
+    t.add_argument("--features", help=f"2-D sets: the input features, from {','.join(FEATURES)} (default x1,x2)")
     t.add_argument("--activation", choices=sorted(ACTIVATIONS))
     t.add_argument("--optimizer", choices=sorted(OPTIMIZERS))
     t.add_argument("--lr", type=float, help="learning rate")
@@ -81,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("predict", help="predict with a saved model")
     q.add_argument("--model", required=True, help="a .safetensors checkpoint saved with --out")
     q.add_argument("--input", required=True,
-                   help="boston: 13 comma-separated values in CSV order; spiral: x,y; images: an image file")
+                   help="boston: 13 comma-separated values in CSV order; 2-D sets (spiral, xor, ...): x,y; "
+                        "images: an image file")
     q.add_argument("--json", action="store_true")
     return p
 
@@ -92,6 +96,8 @@ def config_from_args(a: argparse.Namespace) -> RunConfig:
              if f.name != "dataset" and getattr(a, f.name, None) is not None}
     if "hidden" in given:
         given["hidden"] = parse_hidden(given["hidden"])
+    if "features" in given:
+        given["features"] = parse_features(given["features"])
     for flag in ("drop_b", "batch_norm", "nesterov"):  # store_true flags: only a given flag overrides the preset
         if not given.get(flag):
             given.pop(flag, None)
@@ -119,6 +125,8 @@ def summary(trainer, final) -> dict:
     }
     if final.status != "stopped":  # what the curves say, and the settings to try next ("changes")
         out["diagnosis"] = _jsonable(run_diagnosis(trainer, final).as_dict())
+    if cfg.dataset in PLANAR:
+        out["features"] = list(cfg.features or RAW)
     return out
 
 
@@ -187,17 +195,14 @@ def cmd_predict(a: argparse.Namespace) -> int:
             print(f"dlcore: warning: {w}", file=sys.stderr)
         result = {"dataset": ds, "price": price, "unit": "$1000s", "warnings": warnings}
         text = f"predicted price: {price:.2f} ($1000s)"
-    elif ds == "spiral":
+    elif ds in PLANAR:
         try:
             xy = [float(v) for v in a.input.split(",")]
         except ValueError:
             xy = []
-        if len(xy) != 2:
-            raise predict.InputError(f"spiral input {a.input!r} must be two numbers x,y; use e.g. --input 0.3,-0.2")
-        probs = predict.probe_point(tm, xy)  # finite, within the stated range
-        result = {"dataset": ds, "probabilities": {n: float(p) for n, p in zip(tm.meta["class_names"], probs)}}
-        result["label"] = max(result["probabilities"], key=result["probabilities"].get)
-        text = f"class {result['label']} ({max(probs):.3f})"
+        if len(xy) != 2 or not all(math.isfinite(v) for v in xy):
+            raise predict.InputError(f"{ds} input {a.input!r} must be two numbers x,y; use e.g. --input 0.3,-0.2")
+        result, text = _planar_prediction(tm, xy)
     else:
         if not Path(a.input).exists():
             raise predict.InputError(f"image file {a.input!r} does not exist; give the path of a PNG or JPEG")
@@ -209,6 +214,24 @@ def cmd_predict(a: argparse.Namespace) -> int:
         text = ", ".join(f"{k}: {v:.3f}" for k, v in top)
     print(json.dumps(result) if a.json else text)
     return 0
+
+
+def _planar_prediction(tm, xy: list[float]) -> tuple[dict, str]:
+    """A 2-D model's answer at one point: class probabilities or the value, with a warning for a far point."""
+    from . import predict
+
+    ds = tm.cfg.dataset
+    warnings = predict.far_point_warnings(tm, xy)
+    for w in warnings:
+        print(f"dlcore: warning: {w}", file=sys.stderr)
+    if tm.meta.get("task") == "regression":
+        value = float(predict.predict_values(tm, xy)[0, 0])
+        return {"dataset": ds, "value": value, "warnings": warnings}, f"value {value:.4f}"
+    probs = predict.predict_points(tm, xy)[0]
+    result = {"dataset": ds, "probabilities": {n: float(p) for n, p in zip(tm.meta["class_names"], probs)}}
+    result["label"] = max(result["probabilities"], key=result["probabilities"].get)
+    result["warnings"] = warnings
+    return result, f"class {result['label']} ({max(probs):.3f})"
 
 
 def _format_table(rows: list[dict]) -> str:

@@ -9,11 +9,15 @@ training losses the playground recorded for the same run.
 
 from __future__ import annotations
 
+import inspect
 from importlib import resources
 
+from . import planar
 from .config import RunConfig
+from .features import CODE, RAW
 from .models import FFN_HIDDEN
 from .optim import OPTIMIZERS
+from .planar import PLANAR, planar_classes
 
 ACT = {"relu": "nn.ReLU()", "leaky_relu": "nn.LeakyReLU(0.01)", "elu": "nn.ELU()", "gelu": "nn.GELU()",
        "silu": "nn.SiLU()", "mish": "nn.Mish()", "tanh": "nn.Tanh()", "sigmoid": "nn.Sigmoid()",
@@ -93,6 +97,50 @@ def load_data():
 }
 
 
+PLANAR_LOAD = '''def load_data():
+    """{about}: {points} points{per}, noise {noise}, split by the seed as the playground does."""
+    g = torch.Generator().manual_seed(SEED)
+    x, y = {name}({points}, g)
+    if y.dtype == torch.long:  # classes: the points move, their labels stay
+        x = x + {noise} * NOISE_SCALE * torch.randn(x.shape, generator=g)
+    else:  # a value over the plane: the measured value is noisy
+        y = y + {noise} * NOISE_SCALE * torch.randn(y.shape, generator=g)
+    perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(SEED + 1))
+    n = int(round(len(x) * {train_fraction}))  # the rest is held out
+    return x[perm[:n]], y[perm[:n]], x[perm[n:]], y[perm[n:]]
+'''
+
+
+def _planar_data(cfg: RunConfig) -> str:
+    """The data part of a 2-D set's script: its generator (dlcore's own source), the split, added points, features."""
+    if cfg.dataset == "spiral":
+        code = DATA["spiral"].format(classes=cfg.classes, points=cfg.points, noise=cfg.noise,
+                                     train_fraction=cfg.train_fraction)
+    else:
+        helpers = [planar._u, planar._labels, PLANAR[cfg.dataset].make]
+        consts = f"NOISE_SCALE = {planar.NOISE_SCALE!r}\n"
+        if cfg.dataset == "gaussian_mix":
+            consts += f"BUMPS = {planar.BUMPS!r}\n"
+        classes = PLANAR[cfg.dataset].task == "classification"
+        code = consts + "\n\n" + "\n\n".join(inspect.getsource(f) for f in helpers) + "\n\n" + PLANAR_LOAD.format(
+            about=PLANAR[cfg.dataset].about, points=cfg.points, per=" per class" if classes else "",
+            noise=cfg.noise, name=PLANAR[cfg.dataset].make.__name__, train_fraction=cfg.train_fraction)
+    if cfg.added_points:
+        code = code.replace("def load_data():", "def load_generated():", 1) + (
+            f"\n\nADDED = {[list(p) for p in cfg.added_points]!r}  # (x1, x2, label) added by clicking\n\n\n"
+            "def load_data():\n"
+            "    x, y, x_test, y_test = load_generated()\n"
+            "    added = torch.tensor(ADDED, dtype=torch.float32)\n"
+            "    label = added[:, 2].long() if y.dtype == torch.long else added[:, 2:]\n"
+            "    return torch.cat([x, added[:, :2]]), torch.cat([y, label]), x_test, y_test\n")
+    features = tuple(cfg.features or RAW)
+    if features != RAW:
+        code += ("\n\ndef features(p):\n"
+                 f'    """The input features {", ".join(features)} of raw points p (N, 2)."""\n'
+                 f"    return torch.stack([{', '.join(CODE[f] for f in features)}], dim=1)\n")
+    return code
+
+
 def _indent(text: str, spaces: int) -> str:
     return "".join(" " * spaces + line if line.strip() else line for line in text.splitlines(keepends=True))
 
@@ -141,12 +189,11 @@ def _step_code(cfg: RunConfig) -> str:
 
 def to_pytorch_code(cfg: RunConfig) -> str:
     """A standalone script reproducing `cfg`'s run in plain PyTorch: same data, split, init, loop and losses."""
-    task, images = cfg.task, cfg.dataset in ("mnist", "fashion")
-    n_in = {"spiral": 2, "boston": 12 if cfg.drop_b else 13}.get(cfg.dataset, 784)
-    n_out = {"spiral": cfg.classes, "boston": 1}.get(cfg.dataset, 10)
-    if cfg.dataset == "spiral":
-        data = DATA["spiral"].format(classes=cfg.classes, points=cfg.points, noise=cfg.noise,
-                                     train_fraction=cfg.train_fraction)
+    task, images, flat = cfg.task, cfg.dataset in ("mnist", "fashion"), cfg.dataset in PLANAR
+    n_in = {"boston": 12 if cfg.drop_b else 13}.get(cfg.dataset, len(cfg.features or RAW) if flat else 784)
+    n_out = {"boston": 1}.get(cfg.dataset, (planar_classes(cfg.dataset, cfg.classes) or 1) if flat else 10)
+    if flat:
+        data = _planar_data(cfg)
     elif cfg.dataset == "boston":
         csv_path = str(resources.files("dlcore").joinpath("data/boston_housing.csv"))
         keep = '[j for j, n in enumerate(names) if n != "B"]  # without the B column' if cfg.drop_b else "list(range(13))"
@@ -188,16 +235,19 @@ def to_pytorch_code(cfg: RunConfig) -> str:
                 "    with torch.no_grad():\n"
                 f"        out = {forward}\n"
                 f"        return {loss_of}.item(), {metric}\n")
-    imports = "\n".join(f"import {m}" for m in sorted(["math", "sys", *{"boston": ["csv"], "spiral": []}.get(cfg.dataset,
+    kind = "spiral" if flat else cfg.dataset  # every 2-D set's script needs what the spiral's does
+    imports = "\n".join(f"import {m}" for m in sorted(["math", "sys", *{"boston": ["csv"], "spiral": []}.get(kind,
                                                                                                           ["os"])]))
     if cfg.dataset == "boston":
         imports += "\n\nimport numpy as np"
-    needs = {"spiral": "torch", "boston": "torch and numpy"}.get(cfg.dataset, "torch and torchvision")
-    usage = {"boston": " [CSV]", "spiral": ""}.get(cfg.dataset, "  (images are downloaded into $DATA, default ./data)")
+    needs = {"spiral": "torch", "boston": "torch and numpy"}.get(kind, "torch and torchvision")
+    usage = {"boston": " [CSV]", "spiral": ""}.get(kind, "  (images are downloaded into $DATA, default ./data)")
     batch = "None  # full batch" if full_batch else str(cfg.batch_size)
     main = ("torch.set_flush_denormal(True)  # long runs stay fast: tiny weights become 0, not slow denormals\n"
             "x, y, x_test, y_test = load_data()\n"
-            "torch.manual_seed(SEED)  # the same initial weights (and dropout masks) as the playground's run\n"
+            + ("x, x_test = features(x), features(x_test)  # the model's input: the chosen features\n"
+               if flat and tuple(cfg.features or RAW) != RAW else "")
+            + "torch.manual_seed(SEED)  # the same initial weights (and dropout masks) as the playground's run\n"
             + "\n".join(setup) + "\n"
             "every = max(1, EPOCHS // 10)  # about ten progress lines, however long the run\n"
             "for epoch in range(1, EPOCHS + 1):\n"

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from . import models, optim  # the registries a config is checked against
 from .errors import ConfigError
+from .features import FEATURES
 from .limits import Limits
+from .planar import PLANAR, planar_classes
 
 __all__ = ["DATASETS", "TASKS", "ConfigError", "Limits", "RunConfig", "parse_hidden"]
 
@@ -62,8 +64,11 @@ def parse_hidden(text: str | list | tuple, limits: Limits | None = None) -> tupl
     return tuple(sizes)
 
 
-DATASETS = ("spiral", "boston", "mnist", "fashion")
-TASKS = {"spiral": "classification", "boston": "regression", "mnist": "classification", "fashion": "classification"}
+TASKS = {"spiral": "classification", "boston": "regression", "mnist": "classification", "fashion": "classification",
+         **{name: s.task for name, s in PLANAR.items()}}  # the 2-D sets: circle, xor, ..., plane, gaussian_mix
+DATASETS = tuple(TASKS)
+MAX_ADDED_POINTS = 1000  # points a user may add to a 2-D set by clicking
+ADDED_LIM = 2.0  # added points lie within [-2, 2]²; the 2-D sets lie in [-1, 1]²
 DEFAULT_LOSS = {"classification": "cross_entropy", "regression": "mse"}
 
 
@@ -89,8 +94,10 @@ class RunConfig:
     noise: float = 0.2  # spiral: std of the angle noise (radians)
     train_fraction: float = 0.8  # spiral: share of points used for training, the rest held out
     drop_b: bool = False  # boston: train without the B column (see the data README)
+    added_points: tuple[tuple[float, float, float], ...] = ()  # 2-D sets: (x1, x2, class or value) added to training
     mnist_source: str = "auto"  # mnist: "auto" (download, else embedded), "download" or "embedded"
     # model
+    features: tuple[str, ...] = ()  # 2-D sets: the input features (dlcore.features); () = the raw x1, x2
     model: str = "mlp"  # linear | mlp | ffn | cnn
     hidden: tuple[int, ...] = (100,)  # mlp hidden sizes, input to output
     activation: str = "relu"  # between layers only, never after the output
@@ -133,6 +140,10 @@ class RunConfig:
         d = dict(d)
         if "hidden" in d:
             d["hidden"] = tuple(d["hidden"])
+        if isinstance(d.get("features"), list):
+            d["features"] = tuple(d["features"])
+        if isinstance(d.get("added_points"), list):  # JSON has lists; a frozen config is hashable with tuples
+            d["added_points"] = tuple(tuple(p) if isinstance(p, list) else p for p in d["added_points"])
         return cls(**d)
 
     @classmethod
@@ -192,4 +203,37 @@ class RunConfig:
         parse_hidden(list(self.hidden), lim)
         if self.model == "mlp" and not self.hidden:
             raise ConfigError('hidden layers are empty; give at least one size such as "100,25", or choose the linear model')
+        _check_planar(self)
         return self
+
+
+def _check_planar(cfg: RunConfig) -> None:
+    """The 2-D sets' own settings: known input features, and added points inside the plane with a valid label."""
+    planar = cfg.dataset in PLANAR
+    if not isinstance(cfg.features, (tuple, list)) or not all(isinstance(f, str) for f in cfg.features):
+        raise ConfigError(f"input features {cfg.features!r} must be a list of names; choose from {list(FEATURES)}")
+    if cfg.features and not planar:
+        raise ConfigError(f"input features {list(cfg.features)} apply to the 2-D sets only; leave them out for "
+                          f"{cfg.dataset}")
+    unknown = [f for f in cfg.features if f not in FEATURES]
+    if unknown or len(set(cfg.features)) != len(cfg.features):
+        raise ConfigError(f"input features {list(cfg.features)}: {unknown or 'a repeated name'}; choose each at most "
+                          f"once from {list(FEATURES)}")
+    pts = cfg.added_points
+    if not isinstance(pts, (tuple, list)):
+        raise ConfigError(f"added points {pts!r} must be a list of (x1, x2, label) triples")
+    if pts and not planar:
+        raise ConfigError(f"added points apply to the 2-D sets only, not to {cfg.dataset}; leave them out")
+    if len(pts) > MAX_ADDED_POINTS:
+        raise ConfigError(f"{len(pts)} added points is over the limit of {MAX_ADDED_POINTS}; clear some")
+    classes = planar_classes(cfg.dataset, cfg.classes) if planar else 0
+    for i, p in enumerate(pts, start=1):
+        ok = isinstance(p, (tuple, list)) and len(p) == 3 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and _finite(v) for v in p)
+        if not ok or abs(p[0]) > ADDED_LIM or abs(p[1]) > ADDED_LIM:
+            raise ConfigError(f"added point {i} {p!r} must be three numbers x1, x2, label with x1 and x2 within "
+                              f"[-{ADDED_LIM:g}, {ADDED_LIM:g}]; e.g. (0.3, -0.2, 1)")
+        if classes and (p[2] != int(p[2]) or not 0 <= p[2] < classes):
+            raise ConfigError(f"added point {i} has class {p[2]:g}; this set has classes 0 to {classes - 1}")
+        if not classes and abs(p[2]) > 10:
+            raise ConfigError(f"added point {i} has the value {p[2]:g}; use a value between -10 and 10")

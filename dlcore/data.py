@@ -1,4 +1,4 @@
-"""Dataset registry: spiral, boston, mnist, fashion -> tensors on the training device plus metadata.
+"""Dataset registry: the 2-D sets (spiral, circle, xor, ...), boston, mnist, fashion -> tensors plus metadata.
 
 Data becomes tensors once; training takes batches as index slices, never a per-sample Python pipeline.
 Images are kept as normalised float32 (N, 1, 28, 28); tabular data as float32 (N, F).
@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from .errors import ConfigError, DataError
+from .planar import PLANAR, planar_classes, planar_points, spiral_points  # noqa: F401  spiral_points: re-exported
 
 if TYPE_CHECKING:
     from .config import RunConfig
@@ -95,27 +96,29 @@ def _split(n: int, train_fraction: float, seed: int) -> tuple[torch.Tensor, torc
     return perm[:n_train], perm[n_train:]
 
 
-def spiral_points(classes: int = 3, points: int = 1000, noise: float = 0.2, seed: int = 0):
-    """Seed 002's spiral: t in [0,1], theta = linspace(2*pi*c/C, 2*pi*(2+c)/C) + noise*randn; x = t*(sin, cos)."""
-    g = torch.Generator().manual_seed(seed)
-    xs, ys = [], []
-    for c in range(classes):
-        t = torch.linspace(0, 1, points)
-        theta = torch.linspace(2 * math.pi * c / classes, 2 * math.pi * (2 + c) / classes, points)
-        theta = theta + noise * torch.randn(points, generator=g)
-        xs.append(torch.stack([t * torch.sin(theta), t * torch.cos(theta)], dim=1))
-        ys.append(torch.full((points,), c, dtype=torch.long))
-    return torch.cat(xs), torch.cat(ys)
-
-
-def load_spiral(cfg: RunConfig) -> Data:
-    x, y = spiral_points(cfg.classes, cfg.points, cfg.noise, cfg.seed)
+def load_planar(cfg: RunConfig) -> Data:
+    """A 2-D set (dlcore.planar): its points split by the seed, and the points a user added put into training."""
+    x, y = planar_points(cfg.dataset, cfg.classes, cfg.points, cfg.noise, cfg.seed)
     tr, te = _split(len(x), cfg.train_fraction, cfg.seed + 1)
+    x_train, y_train = x[tr], y[tr]
+    if cfg.added_points:
+        added = torch.tensor(cfg.added_points, dtype=torch.float32).reshape(-1, 3)
+        x_train = torch.cat([x_train, added[:, :2]])
+        y_train = torch.cat([y_train, added[:, 2].long() if y.dtype == torch.long else added[:, 2:]])
+    classes = planar_classes(cfg.dataset, cfg.classes)
+    task = PLANAR[cfg.dataset].task
+    source = "generated (seed 002's formula)" if cfg.dataset == "spiral" else f"generated ({PLANAR[cfg.dataset].about})"
+    if cfg.added_points:
+        source += f", with {len(cfg.added_points)} added points"
+    lo, hi = x_train.min(0).values.tolist(), x_train.max(0).values.tolist()
     return Data(
-        "spiral", "classification", x[tr], y[tr], x[te], y[te],
-        class_names=[str(c) for c in range(cfg.classes)], feature_names=["x", "y"],
-        source="generated (seed 002's formula)", norm={"mean": [0.0, 0.0], "std": [1.0, 1.0]},
+        cfg.dataset, task, x_train, y_train, x[te], y[te], class_names=[str(c) for c in range(classes)],
+        feature_names=["x", "y"], source=source, norm={"mean": [0.0, 0.0], "std": [1.0, 1.0]},
+        info={"range": [[lo[0], hi[0]], [lo[1], hi[1]]]},  # the training points' extent, for far-point warnings
     )
+
+
+load_spiral = load_planar  # the spiral is one of the 2-D sets
 
 
 def boston_table() -> tuple[list[str], np.ndarray]:
@@ -271,14 +274,15 @@ def load_fashion(cfg: RunConfig) -> Data:
 
 def io_shape(cfg: RunConfig) -> tuple[tuple[int, ...], int]:
     """The model's input shape and number of outputs for cfg's data, without loading it (for parameter counts)."""
-    if cfg.dataset == "spiral":
-        return (2,), cfg.classes
+    if cfg.dataset in PLANAR:
+        return (2,), planar_classes(cfg.dataset, cfg.classes) or 1
     if cfg.dataset == "boston":
         return (12 if cfg.drop_b else 13,), 1
     return (1, 28, 28), 10
 
 
-LOADERS = {"spiral": load_spiral, "boston": load_boston, "mnist": load_mnist, "fashion": load_fashion}
+LOADERS = {"spiral": load_spiral, "boston": load_boston, "mnist": load_mnist, "fashion": load_fashion,
+           **{name: load_planar for name in PLANAR}}
 
 
 def load_data(cfg: RunConfig, device: torch.device | str = "cpu") -> Data:

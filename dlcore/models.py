@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from .errors import ConfigError
+from .features import RAW, FeatureInput
 from .limits import Limits
 
 if TYPE_CHECKING:
@@ -57,7 +58,11 @@ def _mlp(sizes: list[int], activation: str, dropout: float = 0.0, batch_norm: bo
     return layers
 
 
-def _flat_in(in_shape: tuple[int, ...]) -> tuple[list[nn.Module], int]:
+def _flat_in(in_shape: tuple[int, ...], features: tuple[str, ...] = ()) -> tuple[list[nn.Module], int]:
+    """The layers before the first linear one (a flatten for images, the input features of a 2-D set) and its
+    number of inputs."""
+    if features and tuple(features) != RAW:  # the raw x1, x2 need no layer (and keep older checkpoints' names)
+        return [FeatureInput(features)], len(features)
     n = 1
     for s in in_shape:
         n *= s
@@ -65,12 +70,12 @@ def _flat_in(in_shape: tuple[int, ...]) -> tuple[list[nn.Module], int]:
 
 
 def build_linear(cfg: RunConfig, in_shape: tuple[int, ...], n_out: int) -> nn.Module:
-    flat, n_in = _flat_in(in_shape)
+    flat, n_in = _flat_in(in_shape, cfg.features)
     return nn.Sequential(*flat, nn.Linear(n_in, n_out))
 
 
 def build_mlp(cfg: RunConfig, in_shape: tuple[int, ...], n_out: int) -> nn.Module:
-    flat, n_in = _flat_in(in_shape)
+    flat, n_in = _flat_in(in_shape, cfg.features)
     return nn.Sequential(*flat, *_mlp([n_in, *cfg.hidden, n_out], cfg.activation, cfg.dropout, cfg.batch_norm))
 
 

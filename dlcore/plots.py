@@ -8,9 +8,11 @@ shown once after training (scatter, residuals, confusion matrix) use matplotlib'
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from .predict import decision_grid
+from .predict import predict_values
 from .records import Progress, TrainedModel
 
 # A palette that stays readable for up to 10 classes (Tableau 10).
@@ -40,6 +42,13 @@ def curve_points(rec: Progress, task: str) -> list[tuple[str, str, float, float]
             pts.append(("metric", "test", rec.epoch, m["test_accuracy"]))
     elif "test_rmse" in m:
         pts.append(("metric", "test", rec.epoch, m["test_rmse"]))
+    for layer in rec.layers or ():  # weights and gradients over time (dlcore.netstats), one series per layer
+        name = layer["layer"]
+        pts.append(("weights", name, rec.epoch, layer["weight_norm"]))
+        pts.append(("grads", name, rec.epoch, math.log10(max(layer["grad_norm"], 1e-12))))
+        for key in ("saturated", "dead"):
+            if key in layer:
+                pts.append(("units", f"{name} {key}", rec.epoch, layer[key]))
     return pts
 
 
@@ -77,6 +86,24 @@ def curves_frame(curves: dict[tuple[str, str], list[tuple[float, float]]], panel
     return pd.DataFrame({"epoch": epochs, "value": values, "series": series})
 
 
+LAYER_PANELS = ("weights", "grads", "units")  # weight norm, log10 gradient norm, saturated/dead share
+
+
+def layer_frame(curves: dict[tuple[str, str], list[tuple[float, float]]], panel: str):
+    """One of the weights-and-gradients panels as a long-format DataFrame (epoch, value, series), a series per layer
+    (and per kind of unit), each thinned like the loss curves."""
+    import pandas as pd
+
+    epochs, values, series = [], [], []
+    for (p, name), pts in curves.items():
+        if p == panel:
+            picked = thin(pts)
+            epochs += [e for e, _ in picked]
+            values += [v for _, v in picked]
+            series += [name] * len(picked)
+    return pd.DataFrame({"epoch": epochs, "value": values, "series": series})
+
+
 def _to_px(xy: np.ndarray, lim: float, size: int) -> np.ndarray:
     """Data coordinates (N, 2) -> pixel coordinates (N, 2); y grows upwards in data, downwards in pixels."""
     px = (xy[:, 0] + lim) / (2 * lim) * (size - 1)
@@ -89,43 +116,115 @@ def px_to_xy(col: float, row: float, lim: float = BOUNDARY_LIM, size: int = BOUN
     return -lim + col / (size - 1) * 2 * lim, lim - row / (size - 1) * 2 * lim
 
 
+NEGATIVE, POSITIVE = np.array((245, 147, 34), np.float32), np.array((8, 119, 189), np.float32)  # orange, blue
+
+
+_LUT_SIZE = 511
+_LUT_T = np.linspace(-1.0, 1.0, _LUT_SIZE, dtype=np.float32)[:, None]
+_LUT = np.where(_LUT_T >= 0, 255 + (POSITIVE - 255) * _LUT_T, 255 + (NEGATIVE - 255) * -_LUT_T).astype(np.float32)
+
+
+def value_colours(v: np.ndarray, vmax: float = 1.0) -> np.ndarray:
+    """Values -> RGB float32 (..., 3) on a diverging map: orange below zero, white at zero, blue above, saturating at
+    ±vmax (a value over the plane, a unit's output, a weight's sign). A 511-entry table: it runs on every live view."""
+    t = np.clip(np.asarray(v, np.float32) * (1.0 / max(vmax, 1e-12)), -1.0, 1.0)
+    return _LUT[np.rint((t + 1.0) * ((_LUT_SIZE - 1) / 2)).astype(np.intp)]
+
+
+def class_colour(c: int) -> tuple[int, int, int]:
+    """The colour of class c in every picture (the legend's swatches use it too)."""
+    return tuple(int(v) for v in PALETTE[int(c) % len(PALETTE)])
+
+
 def points_overlay(x_train, y_train, x_test=None, y_test=None, *, lim: float = BOUNDARY_LIM,
-                   size: int = BOUNDARY_PX):
-    """A transparent RGBA layer with training dots and held-out rings; drawn once per run, reused every update."""
+                   size: int = BOUNDARY_PX, added=None, vmax: float = 1.0):
+    """A transparent RGBA layer with training dots and held-out rings; drawn once per run, reused every update.
+
+    Class labels (int) colour a point by its class; values over the plane ((N, 1) floats) by the value. `added`,
+    the points a user clicked in as (x, y, label) rows, are drawn larger with a black edge."""
     from PIL import Image, ImageDraw
 
     layer = Image.new("RGBA", (size, size), (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
-    for xy, y, test in ((x_train, y_train, False), (x_test, y_test, True)):
-        if xy is None:
+    rows = [(x_train, y_train, "train"), (x_test, y_test, "test")]
+    if added is not None and len(added):
+        added = np.asarray(added, dtype=np.float32).reshape(-1, 3)
+        rows.append((added[:, :2], added[:, 2:] if np.asarray(y_train).ndim == 2 else added[:, 2], "added"))
+    for xy, y, kind in rows:
+        if xy is None or not len(xy):
             continue
         pts = _to_px(np.asarray(xy, dtype=np.float32), lim, size)
-        for (px, py), c in zip(pts, np.asarray(y)):
-            col = tuple(int(v * 0.75) for v in PALETTE[int(c) % len(PALETTE)]) + (255,)
-            if test:  # held-out points: white-filled rings, so they stand out from the training dots
+        y = np.asarray(y)
+        cols = value_colours(y.reshape(-1), vmax) * 0.85 if y.ndim == 2 else PALETTE[y.astype(int) % len(PALETTE)] * 0.75
+        for (px, py), c in zip(pts, cols.astype(int)):
+            col = (*map(int, c), 255)
+            if kind == "test":  # held-out points: white-filled rings, so they stand out from the training dots
                 draw.ellipse([px - 3, py - 3, px + 3, py + 3], fill=(255, 255, 255, 255), outline=col, width=2)
+            elif kind == "added":
+                draw.ellipse([px - 4.5, py - 4.5, px + 4.5, py + 4.5], fill=col, outline=(0, 0, 0, 255), width=2)
             else:
                 draw.ellipse([px - 1.6, py - 1.6, px + 1.6, py + 1.6], fill=col)
     return layer
 
 
-def boundary_image(tm: TrainedModel | None, overlay=None, lim: float = BOUNDARY_LIM, size: int = BOUNDARY_PX) -> np.ndarray:
-    """uint8 (size, size, 3): filled class regions, paler where the model is unsure, with the points layer on top."""
+def plane_grid(lim: float = BOUNDARY_LIM, res: int = GRID) -> np.ndarray:
+    """(res * res, 2) points on a res x res grid over [-lim, lim]², row by row from the top (y = +lim) down."""
+    xs = np.linspace(-lim, lim, res, dtype=np.float32)
+    gx, gy = np.meshgrid(xs, xs[::-1])
+    return np.stack([gx.ravel(), gy.ravel()], axis=1)
+
+
+def output_colours(out: np.ndarray, task: str, *, discretize: bool = False, vmax: float = 1.0) -> np.ndarray:
+    """A model's outputs (N, outputs) -> RGB float32 (N, 3): class regions paler where unsure (or flat when
+    discretised), or a value over the plane on the diverging map (in 8 bands when discretised)."""
+    if task == "regression":
+        v = out[:, 0]
+        if discretize:
+            step = vmax / 4
+            v = (np.floor(v / step) + 0.5) * step
+        return value_colours(v, vmax)
+    z = out - out.max(1, keepdims=True)
+    probs = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    k = probs.shape[1]
+    colours = PALETTE[np.arange(k) % len(PALETTE)]
+    top = probs.argmax(1)
+    if discretize:
+        strength = np.full((len(top), 1), 0.6, np.float32)
+    else:
+        strength = 0.25 + 0.55 * (probs.max(1, keepdims=True) - 1 / k) / (1 - 1 / k)
+    return 255 * (1 - strength) + colours[top] * strength
+
+
+def draw_marker(img, xy, lim: float = BOUNDARY_LIM) -> None:
+    """A probed point on a PIL image: a black-and-white cross in a ring, visible on any colour."""
+    from PIL import ImageDraw
+
+    size = img.size[0]
+    (px, py), = _to_px(np.asarray([xy], dtype=np.float32), lim, size)
+    draw = ImageDraw.Draw(img)
+    for colour, width in (((255, 255, 255), 5), ((0, 0, 0), 2)):
+        draw.ellipse([px - 8, py - 8, px + 8, py + 8], outline=colour, width=width)
+        draw.line([px - 13, py, px + 13, py], fill=colour, width=width - 2 if width > 2 else 1)
+        draw.line([px, py - 13, px, py + 13], fill=colour, width=width - 2 if width > 2 else 1)
+
+
+def boundary_image(tm: TrainedModel | None, overlay=None, lim: float = BOUNDARY_LIM, size: int = BOUNDARY_PX, *,
+                   discretize: bool = False, marker=None, vmax: float = 1.0) -> np.ndarray:
+    """uint8 (size, size, 3): filled class regions, paler where the model is unsure (or a value over the plane as a
+    colour map), with the points layer on top and the probed point `marker` (x, y) marked."""
     from PIL import Image
 
     if tm is not None:
-        _, _, probs = decision_grid(tm, lim=lim, res=GRID)  # (GRID, GRID, C), row 0 = y = -lim
-        probs = probs[::-1]  # row 0 at the top = y = +lim
-        colours = PALETTE[np.arange(probs.shape[2]) % len(PALETTE)]
-        top = probs.argmax(2)
-        conf = probs.max(2, keepdims=True)
-        strength = 0.25 + 0.55 * (conf - 1 / probs.shape[2]) / (1 - 1 / probs.shape[2])
-        rgb = 255 * (1 - strength) + colours[top] * strength
-        img = Image.fromarray(rgb.astype(np.uint8)).resize((size, size), Image.Resampling.BILINEAR)
+        out = predict_values(tm, plane_grid(lim, GRID))
+        rgb = output_colours(out, tm.meta.get("task", "classification"), discretize=discretize, vmax=vmax)
+        img = Image.fromarray(rgb.reshape(GRID, GRID, 3).astype(np.uint8)).resize(
+            (size, size), Image.Resampling.NEAREST if discretize else Image.Resampling.BILINEAR)
     else:
         img = Image.new("RGB", (size, size), (250, 250, 250))
     if overlay is not None:
         img.paste(overlay, (0, 0), overlay)
+    if marker is not None:
+        draw_marker(img, marker, lim)
     return np.asarray(img)
 
 

@@ -256,7 +256,13 @@ def predict_price(tm: TrainedModel, values) -> tuple[float, list[str]]:
     return price, warnings
 
 
-# ---------------------------------------------------------------- spiral points and grids
+# ---------------------------------------------------------------- 2-D points and grids
+
+def predict_values(tm: TrainedModel, xy) -> np.ndarray:
+    """The model's raw outputs (N, outputs) for 2-D points (N, 2): logits, or the value over the plane."""
+    x = torch.as_tensor(np.asarray(xy, dtype=np.float32).reshape(-1, 2)).to(tm.device)
+    return forward_chunked(tm.model, x).cpu().numpy()
+
 
 POINT_LIMIT = 100.0  # a probe point's coordinates lie in [-POINT_LIMIT, POINT_LIMIT] (the spiral fills [-1, 1])
 
@@ -293,6 +299,24 @@ def predict_points(tm: TrainedModel, xy) -> np.ndarray:
     """Class probabilities (N, C) for 2-D points (N, 2)."""
     x = torch.as_tensor(np.asarray(xy, dtype=np.float32).reshape(-1, 2)).to(tm.device)
     return torch.softmax(forward_chunked(tm.model, x), dim=1).cpu().numpy()
+
+
+FAR_MARGIN = 0.1  # a share of the data's extent: a point this far past the training points' range is "far"
+
+
+def far_point_warnings(tm: TrainedModel, xy) -> list[str]:
+    """Warnings for a 2-D point outside the training points' range (per coordinate, as for a house's features):
+    the model extrapolates there. None when the checkpoint does not record the range."""
+    extent = tm.meta.get("info", {}).get("range")
+    if not extent:
+        return []
+    out = []
+    for name, v, (lo, hi) in zip(("x", "y"), np.asarray(xy, dtype=np.float64).reshape(-1)[:2], extent):
+        pad = FAR_MARGIN * (hi - lo)
+        if v < lo - pad or v > hi + pad:
+            out.append(f"{name} {v:.3g} is outside the training points' range {lo:.2f} to {hi:.2f}: "
+                       "the model extrapolates there and may be unreliable")
+    return out
 
 
 def decision_grid(tm: TrainedModel, lim: float = 1.1, res: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

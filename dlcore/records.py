@@ -31,6 +31,7 @@ class Progress:
     done: bool = False
     status: str = "running"  # running | finished | stopped | time_limit | diverged
     message: str = ""
+    layers: list[dict] | None = None  # per weighted layer (dlcore.netstats): weight_norm, grad_norm, saturated/dead
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
+from . import netstats
 from .config import RunConfig
 from .data import Data, load_data
 from .denormals import denormals_flushed, flush_denormals
@@ -77,7 +78,7 @@ class Trainer:
     """
 
     def __init__(self, cfg: RunConfig, data: Data | None = None, limits: Limits | None = None,
-                 resume: Resume | None = None):
+                 resume: Resume | None = None, layer_stats: bool = True):
         self.limits = limits or Limits.from_env()
         self.cfg = cfg.validate(self.limits)
         self.device = resolve_device(cfg.device)
@@ -102,6 +103,13 @@ class Trainer:
         self.scheduler = build_scheduler(cfg.scheduler, self.optimizer, cfg)
         self.loss_fn = build_loss(cfg.task, cfg.loss_name)
         self.history: list[Progress] = []
+        # per-layer norms and unit shares (dlcore.netstats) at the end of every `stats_every` epochs (0 = never), and
+        # only while they have cost under `stats_budget` of the training time, past a first STATS_FREE seconds
+        # (None: whatever they cost)
+        self.stats_every = netstats.stats_every(cfg.epochs) if layer_stats else 0
+        self.stats_budget: float | None = netstats.STATS_BUDGET
+        self._layer_stats: netstats.LayerStats | None = None
+        self._stats_spent = 0.0  # seconds spent on statistics so far
         if resume is not None:
             self._resume(resume)
 
@@ -269,6 +277,12 @@ class Trainer:
                        test_loss=test_loss, metrics=metrics,
                        samples_per_second=self._samples / max(self._train_time, 1e-9),
                        elapsed=time.perf_counter() - self._start, lr=self.optimizer.param_groups[0]["lr"])
+        if (with_test and netstats.stats_due(round(epoch_pos), self.stats_every, self.cfg.epochs)
+                and (self.stats_budget is None
+                     or self._stats_spent <= max(self.stats_budget * self._train_time, netstats.STATS_FREE))):
+            t0 = time.perf_counter()
+            rec.layers = self.layer_stats()
+            self._stats_spent += time.perf_counter() - t0
         self._loss_sum.zero_()
         self._correct.zero_()
         self._seen = 0
@@ -285,7 +299,21 @@ class Trainer:
                         test_loss=test["loss"], metrics=metrics,
                         samples_per_second=self._samples / max(self._train_time, 1e-9),
                         elapsed=time.perf_counter() - self._start, lr=self.optimizer.param_groups[0]["lr"],
-                        done=True, status=self._status, message=message)
+                        done=True, status=self._status, message=message,
+                        layers=self.layer_stats() if self.stats_every else None)
+
+    def layer_stats(self) -> list[dict]:
+        """Per-layer weight and gradient norms and unit shares now (dlcore.netstats), on a fixed training probe; for
+        gd, whose update zeroes the gradients, the gradient norms are the probe's."""
+        if self._layer_stats is None:
+            self._layer_stats = netstats.LayerStats(self.model)
+        probe = self.data.x_train[:netstats.PROBE]
+        grads = None
+        if self.cfg.optimizer == "gd":  # it zeroes the gradients right after each update (seed 000): take the probe's
+            with torch.enable_grad():
+                loss = self.loss_fn(self.model(probe), self.data.y_train[:netstats.PROBE])
+                grads = torch.autograd.grad(loss, self._layer_stats.weights, allow_unused=True)
+        return self._layer_stats(probe, grads)
 
 
 def train(cfg: RunConfig, data: Data | None = None, **run_kwargs) -> tuple[TrainedModel, Progress]:

@@ -11,6 +11,12 @@ footer { display: none !important; }
   .tab-settings { order: 1; }
   .tab-settings > .tab-first { order: -1; }
 }
+#boundary img, #network img { cursor: crosshair; }
+.legend { font-size: 0.85em; line-height: 1.8; }
+.legend .swatch { display: inline-block; width: 0.9em; height: 0.9em; margin: 0 0.25em 0 0.6em; vertical-align: -0.1em;
+                  border-radius: 2px; }
+.legend .scale { display: inline-block; width: 5em; height: 0.8em; vertical-align: -0.05em; border: 1px solid #ccc;
+                 background: linear-gradient(90deg, rgb(245,147,34), white, rgb(8,119,189)); }
 """
 
 # Gradio 6's image editor starts with no tool selected; select its brush so the first stroke draws. A click on the

@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from dlcore.config import RunConfig, parse_hidden
 from dlcore.data import FASHION_DIR
 from dlcore.errors import ConfigError
+from dlcore.features import FEATURES, RAW, parse_features
 from dlcore.models import ACTIVATIONS
 from dlcore.optim import LOSSES, OPTIMIZERS, SCHEDULERS
+from dlcore.planar import PLANAR, parse_points, points_text
 from dlcore.presets import preset
 from dlcore.session import parse_lr, parse_number
 
@@ -36,7 +38,7 @@ class Field:
 
     name: str  # the API parameter's name, and the RunConfig field it sets unless `labels` says otherwise
     label: str
-    kind: str  # int | float | lr | choice | radio | text | bool
+    kind: str  # int | float | lr | choice | radio | text | bool | multi (a set of toggles, e.g. input features)
     group: str  # where a tab lays it out: "data", "model" or "training"
     help: str = ""  # the widget's info line
     example: str = ""  # what an error message suggests, e.g. "1000"
@@ -51,6 +53,9 @@ class Field:
     def decides(self) -> set[str]:
         """The config fields this field's value sets."""
         return set(next(iter(self.labels.values()))) if self.labels else {self.name}
+    read: Callable[[object], object] | None = None  # text/multi: widget value -> config value (may raise ConfigError)
+    view: bool = False  # a display option (e.g. the network view on or off): an API parameter, not part of the config
+    initial: object = None  # a view option's starting value
 
     def parse(self, value) -> dict:
         """The widget's (or an API caller's) value as config updates; a ConfigError naming the field otherwise."""
@@ -68,12 +73,17 @@ class Field:
             if not isinstance(value, str) or value not in options:
                 raise ConfigError(f"{self.label.lower()} {value!r} is unknown; choose from {options}")
             return dict(self.labels[value]) if self.labels else {self.name: value}
-        if kind == "text":
-            return {self.name: "" if value is None else str(value)}
+        if kind in ("text", "multi"):
+            # a text box's value as text, unless its reader takes a list (added points sent as a list over the API)
+            if kind == "text" and not (self.read and isinstance(value, (list, tuple))):
+                value = "" if value is None else str(value)
+            return {self.name: self.read(value) if self.read else (tuple(value) if kind == "multi" else value)}
         raise ValueError(f"field {self.name!r} has an unknown kind {kind!r}")
 
     def default(self, cfg: RunConfig):
         """The widget value that stands for the config's setting of this field."""
+        if self.view:
+            return self.initial
         if self.labels:
             for label, updates in self.labels.items():
                 if all(getattr(cfg, k) == v for k, v in updates.items()):
@@ -141,10 +151,27 @@ def table(*names: str, loss: str | None = None, **overrides: dict) -> tuple[Fiel
     return tuple(out)
 
 
+PLANAR_LOSSES = tuple(sorted(set(LOSSES["classification"]) | set(LOSSES["regression"])))  # checked against the set's task
+PLANAR_FIELDS = (  # the 2-D tab's own fields, after the spiral's original ones
+    Field("dataset", "Data set", "choice", "data", choices=tuple(PLANAR), params=True,
+          help="spiral, circle, xor, gaussians, moons, checkerboard; plane and gaussian_mix: a value over the plane"),
+    Field("features", "Input features", "multi", "model", choices=tuple((label, n) for n, (label, _) in FEATURES.items()),
+          params=True, help="what the network sees of a point (x₁, x₂)", read=parse_features,
+          show=lambda f: list(f or RAW)),
+    Field("added_points", "Added points (x₁, x₂, class)", "text", "data", read=parse_points, show=points_text,
+          help="click the picture to add one; they train like the others", example='"0.3, -0.2, 1"'),
+    Field("network_view", "Network view", "bool", "view", view=True, initial=True,
+          help="draw every unit live (off: the fastest training)"),
+    Field("discretize", "Discretised output", "bool", "view", view=True, initial=False,
+          help="hard class regions, no shading by confidence"),
+    Field("show_test", "Show test points", "bool", "view", view=True, initial=True, help="the held-out rings"),
+)
+
 # The API order of each training endpoint is a contract: append new fields at the end.
-SPIRAL = table("classes", "points", "noise", "train_fraction", "seed", "model", "hidden", "activation", "optimizer",
-               "lr", "loss", "epochs", "batch_size", "weight_decay", "l1", "l2", "dropout", "scheduler", "device",
-               "momentum", loss="classification")
+SPIRAL = tuple(dataclasses.replace(f, choices=PLANAR_LOSSES) if f.name == "loss" else f for f in table(
+    "classes", "points", "noise", "train_fraction", "seed", "model", "hidden", "activation", "optimizer", "lr", "loss",
+    "epochs", "batch_size", "weight_decay", "l1", "l2", "dropout", "scheduler", "device", "momentum",
+    loss="classification", classes={"help": "spiral only: its number of arms"})) + PLANAR_FIELDS
 BOSTON = table("model", "hidden", "activation", "optimizer", "lr", "loss", "epochs", "batch_size", "weight_decay", "l1",
                "l2", "dropout", "scheduler", "device", "seed", "drop_b", "momentum", loss="regression",
                seed={"label": "Seed (sets the split too)"})
@@ -167,7 +194,9 @@ def build_config(fields: tuple[Field, ...], values: dict, dataset: str, validate
         raise ConfigError(f"missing values for {missing}; send all {len(fields)} values: {[f.name for f in fields]}")
     updates: dict = {}
     for f in fields:
-        updates.update(f.parse(values[f.name]))
+        parsed = f.parse(values[f.name])  # a view option is checked too, but is not part of the config
+        if not f.view:
+            updates.update(parsed)
     base = preset(updates.get("dataset", dataset))
     hidden = updates.pop("hidden", None)
     model = updates.get("model", base.model)
@@ -201,6 +230,9 @@ def applies(field: Field, fields: tuple[Field, ...], values: dict, dataset: str)
 def widget_values(fields: tuple[Field, ...], before: RunConfig | None, after: RunConfig) -> dict:
     """The widget values that stand for `after`: those that differ from `before`'s (all of them without one)."""
     return {f.name: f.default(after) for f in fields if before is None or f.default(after) != f.default(before)}
+def view_options(fields: tuple[Field, ...], values: dict) -> dict:
+    """A tab's display options (fields with view=True) from its values, checked."""
+    return {f.name: f.parse(values[f.name])[f.name] for f in fields if f.view}
 
 
 def defaults(fields: tuple[Field, ...], dataset: str) -> dict:

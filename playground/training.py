@@ -21,13 +21,14 @@ from dlcore.data import io_shape
 from dlcore.defaults import DEFAULTS
 from dlcore.errors import ConfigError, DlcoreError
 from dlcore.models import estimate_params
-from dlcore.plots import CURVE_POINTS, curves_frame
+from dlcore.netstats import dead_text, finding
+from dlcore.plots import CURVE_POINTS, LAYER_PANELS, curves_frame, layer_frame
 from dlcore.presets import preset
 from dlcore.records import Progress
 from dlcore.session import LiveRun, drop_candidate, keep_candidate, resume_of, status_line, stopped_run
 
 from . import settings, store
-from .fields import Field, applies, args, build_config, defaults, widget_values
+from .fields import Field, applies, args, build_config, defaults, view_options, widget_values
 from .handlers import named, user_errors
 from .widgets import CLEAR_ERRORS_JS, CODE_IN_VIEW_JS, LR_TYPED_JS, line_plot, log_frame, widget
 
@@ -35,6 +36,12 @@ PRIVATE = {"api_visibility": "private"}
 # Points per curve in a live update (the last has CURVE_POINTS): the browser copies and redraws every point of both
 # plots with each update, and a busy browser answers a Stop click only between two such redraws.
 LIVE_CURVE_POINTS = 150
+INSIDE = (*LAYER_PANELS, "finding")  # the weights-and-gradients view's outputs: three plots and a one-line finding
+INSIDE_HELP = (
+    "Per layer, over the epochs: the **weight norm** ‖W‖ (how large the weights have grown), the **gradient norm** "
+    "‖∂L/∂W‖ of the last step (log₁₀: −3 is 0.001), and the share of **saturated** sigmoid/tanh outputs (within 0.02 "
+    "of their limits, where almost no gradient passes) or of **dead** ReLUs (zero for every probed training point). "
+    "Measured every epoch on short runs, about 250 times on long ones, on up to 256 training points.")
 
 
 def train_event() -> dict:
@@ -66,13 +73,15 @@ class TrainingSpec:
     api_name: str  # the training endpoint, e.g. "train_spiral" (a contract)
     datasets: tuple[str, ...]  # the checkpoint datasets an upload may carry
     views: tuple[str, ...] = ()  # the tab's own outputs, after the two curve panels
-    start: Callable[[LiveRun], Views] | None = None  # per-run set-up of the views
+    start: Callable[..., Views] | None = None  # per-run set-up of the views: start(run), or start(run, options)
+    # with the tab's view options ({name: value} of its fields with view=True) when it has any
     note: Callable[[LiveRun], str] | None = None  # appended to every status line (e.g. where the data came from)
+    inside: bool = False  # the weights-and-gradients view (TrainingTab.inside): per-layer norms, saturated/dead units
 
     @property
     def outputs(self) -> tuple[str, ...]:
         """The training event's outputs, in order (derived, never counted by hand)."""
-        return ("status", "loss", "metric", *self.views, "state", "download")
+        return ("status", "loss", "metric", *self.views, *(INSIDE if self.inside else ()), "state", "download")
 
     def config(self, values: dict) -> RunConfig:
         return build_config(self.fields, values, self.dataset)
@@ -93,13 +102,14 @@ class TrainingSpec:
         default = store.default_model(self.key) if self.key in DEFAULTS else None  # what the tab answers with now
         try:
             cfg = self.config(values)
+            options = view_options(self.fields, values)
             store.check_room(store.config_bytes(cfg), state, store.describe_config(cfg))  # kept-model memory caps
             run = LiveRun(cfg, state, settings.LIMITS, default=default, resume=resume)
         except DlcoreError as e:  # the status no longer shows an older run as if it were this one's result
             yield {"status": f"⚠️ Not {'continued' if resume else 'trained'}: {e}. The tab's model is unchanged."}
             raise
         with run:
-            views = self.start(run) if self.start else Views()
+            views = (self.start(run, options) if options else self.start(run)) if self.start else Views()
             note = self.note(run) if self.note else ""
 
             def render(rec: Progress, redraw: bool) -> dict:  # on the training thread, between two steps
@@ -110,18 +120,32 @@ class TrainingSpec:
                            "metric": log_frame(curves_frame(run.curves, "metric", points), False)}
                 if views.live:
                     out.update(views.live(rec, redraw or rec.done))
+                dead = self.inside_views(run, out, rec)
                 if not rec.done:
-                    return {"status": status_line(rec, run.device) + note, **out}
+                    return {"status": status_line(rec, run.device) + (f" · {dead}" if dead else "") + note, **out}
                 if views.final:
                     out.update(views.final(rec))
-                return {"status": final_status(rec, run) + note, **out, "state": run.state,
-                        "download": store.download_update(run.state)}
+                return {"status": final_status(rec, run) + (f"\n\n{dead}." if dead else "") + note, **out,
+                        "state": run.state, "download": store.download_update(run.state)}
 
             yield from run.stream(render, 1.0 / settings.UPDATES_PER_SECOND, settings.BOUNDARY_EVERY)
 
     def resume_stream(self, values: dict, state: dict | None = None) -> Iterator[dict]:
         """Continue: train the tab's model further from its current weights, for `epochs` more epochs."""
         yield from self.stream(values, state, resume=True)
+
+    def inside_views(self, run: LiveRun, out: dict, rec: Progress) -> str:
+        """The weights-and-gradients plots into `out` (and the finding, at the end); the dead-ReLU count for the
+        status line ("" when the tab has no such view or the net no ReLU)."""
+        if not self.inside:
+            return ""
+        out.update({panel: layer_frame(run.curves, panel) for panel in LAYER_PANELS})
+        history = run.trainer.history if run.trainer is not None else []
+        if rec.done:  # a diverged run's weights are the fallback ones: nothing to read from them
+            line = finding(history, run.cfg) if rec.status != "diverged" else ""
+            out["finding"] = f"**Inside the network:** {line}" if line else ""
+        latest = rec if rec.layers else next((r for r in reversed(history) if r.layers), None)
+        return dead_text(latest.layers if latest else None)
 
     def params_text(self, values: dict) -> str:
         """The parameter count under the architecture, from the fields that change it (or what is wrong)."""
@@ -284,7 +308,7 @@ class TrainingTab:
                 row.clear()
 
         for f in fields:
-            if f.kind == "text":
+            if f.kind in ("text", "multi"):
                 flush()
                 self._widget(f)
                 continue
@@ -317,6 +341,21 @@ class TrainingTab:
             self.outputs["keep_old"] = gr.Button("Keep the previous one", visible=False, size="sm",
                                                  elem_id=f"{key}-keep-old")
         return self.outputs["status"]
+
+    def inside(self) -> None:
+        """Weights and gradients over time (the spec's `inside`): the one-line finding after a run, and per-layer
+        weight norm, gradient norm and saturated/dead unit curves in a closed accordion."""
+        key = self.spec.key
+        self.outputs["finding"] = gr.Markdown("", elem_id=f"{key}-finding")
+        with gr.Accordion("Weights and gradients over time", open=False, elem_id=f"{key}-inside"):
+            gr.Markdown(INSIDE_HELP)
+            with gr.Row():
+                for panel, title, y, lim in (("weights", "Weight norm", "‖W‖", None),
+                                             ("grads", "Gradient norm (log₁₀)", "log₁₀ ‖∂L/∂W‖", None),
+                                             ("units", "Saturated / dead units", "share of units", [0, 1])):
+                    self.outputs[panel] = gr.LinePlot(x="epoch", y="value", color="series", title=title, y_title=y,
+                                                      x_title="epoch", height=240, show_label=False, y_lim=lim,
+                                                      elem_id=f"{key}-{panel}")
 
     def curves(self, loss: tuple[str, str], metric: tuple[str, str]) -> None:
         """The two live curve panels, each (title, y axis title), and a log-scale switch for the loss."""

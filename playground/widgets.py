@@ -34,7 +34,7 @@ def quiet_choice_refusals() -> None:
         cls.preprocess = preprocess
 
 
-def widget(f: Field, value, elem_id: str | None = None, visible: bool = True) -> gr.components.Component:
+def widget(f: Field, value, elem_id: str | None = None, visible: bool = True) -> gr.components.Component:  # noqa: PLR0911  one per kind
     """The component for one field, showing `value` (hidden where it does not apply)."""
     common = {"label": f.label, "elem_id": elem_id, "visible": visible}
     if f.help:
@@ -51,6 +51,8 @@ def widget(f: Field, value, elem_id: str | None = None, visible: bool = True) ->
         return gr.Textbox(value, **common)
     if f.kind == "bool":
         return gr.Checkbox(value, **common)
+    if f.kind == "multi":
+        return gr.CheckboxGroup(list(f.choices), value=value, **common)
     raise ValueError(f"field {f.name!r} has an unknown kind {f.kind!r}")
 
 

@@ -150,12 +150,17 @@ def test_spiral_click_probes_the_point():
 
     state = {"model": fit(RunConfig(points=100, hidden=(8,), epochs=5))[0]}
     evt = gr.SelectData(None, {"index": [0, 0], "value": None})
-    x, y, probs = spiral.click(state, evt)
-    assert x == pytest.approx(-1.15) and y == pytest.approx(1.15) and len(probs) == 3
+    with pytest.warns(UserWarning, match="outside the training points' range"):  # the corner lies past the data
+        x, y, probs, picture, info, added = spiral.click(spiral.PROBE_MODE, "", state, evt)
+    assert x == pytest.approx(-1.15) and y == pytest.approx(1.15) and len(probs) == 3 and added == gr.skip()
+    assert "x -1.15 is outside" in info
     # before any training: the point is filled in, the label left alone, and a notice (not an error) says why
-    with pytest.warns(UserWarning, match="no spiral model yet"):
-        x, y, probs = spiral.click({}, evt)
+    with pytest.warns(UserWarning, match="no model for these points yet"):
+        x, y, probs, *_ = spiral.click(spiral.PROBE_MODE, "", {}, evt)
     assert x == pytest.approx(-1.15) and probs == gr.skip()
+    # in "add" mode a click adds a point of the chosen class to the box, and trains nothing
+    x, y, probs, picture, info, added = spiral.click("add class 2", "0.5, 0.5, 1", {}, evt)
+    assert added == "0.5, 0.5, 1; -1.15, 1.15, 2" and probs == gr.skip() and "Added (-1.15, 1.15)" in info
 
 
 def test_spiral_preview_draws_points_before_training():

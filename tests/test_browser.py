@@ -32,14 +32,14 @@ def page(url):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         pg = browser.new_page(viewport={"width": 1400, "height": 1000})
         pg.goto(url)
-        pg.get_by_role("tab", name="Spiral").wait_for()
+        pg.get_by_role("tab", name="2-D").wait_for()
         yield pg
         browser.close()
 
 
 def test_every_tab_has_its_own_name(page):
     names = [t.inner_text().strip() for t in page.get_by_role("tab").all()]
-    assert names == ["Spiral", "Boston housing", "Digits", "Seed lab", "About"]
+    assert names == ["2-D", "Boston housing", "Digits", "Seed lab", "About"]
 
 
 def boundary_src(page) -> str:

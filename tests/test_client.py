@@ -99,7 +99,8 @@ def test_training_stream(client):
     job = client.submit(**spiral_args(epochs=400), api_name="/train_spiral")
     outputs = list(job)
     assert len(outputs) >= 3, "the run streamed no intermediate updates"
-    status, loss, acc, boundary, download = outputs[-1]
+    last = dict(zip([n for n in spiral.SPEC.outputs if n != "state"], outputs[-1]))  # by name: views come and go
+    status, loss, acc, boundary, download = (last[n] for n in ("status", "loss", "metric", "boundary", "download"))
     assert "epoch 400/400" in status and "now used for predictions" in status
     assert loss["columns"] == ["epoch", "value", "series"] and {row[2] for row in loss["data"]} == {"train", "test"}
     train_loss = [v for _, v, name in loss["data"] if name == "train"]

@@ -37,7 +37,7 @@ grows a million-fold, and keeps your previous model).
 The spiral table of seed 002 (full batch, 1000 epochs): without a non-linearity, `Linear(2,100) → Linear(100,3)` is
 still one linear map and stays near **50 %** accuracy; a sigmoid barely helps under Adam at 1e-3 (**51 %**); ReLU makes
 the same net reach **95.5 %**, and a second hidden layer (`100,25`) **99.8 %**. Non-linearity lets a network bend its
-boundaries; depth lets it bend them cheaply. Try the rows yourself in the Spiral tab.
+boundaries; depth lets it bend them cheaply. Try the rows yourself in the 2-D tab.
 
 **What the sigmoid row shows, and what it does not.** It shows that at Adam's 1e-3, after 1000 epochs, 100 sigmoid
 units have fitted the spiral no better than a straight line (about 51 %). It does not show that sigmoid units cannot

@@ -28,7 +28,7 @@ def views(run) -> Views:
 
 
 SPEC = TrainingSpec(key="boston", dataset="boston", fields=fields.BOSTON, api_name="train_boston",
-                    datasets=("boston",), views=("figure",), start=views)
+                    datasets=("boston",), views=("figure",), start=views, inside=True)
 
 
 def predict_house(values: dict, state: dict | None = None) -> dict:
@@ -49,6 +49,7 @@ def build(demo: gr.Blocks) -> TrainingTab:
                          extras={"data": lambda: {"b_note": gr.Markdown(f"<small>ℹ️ {B_NOTE}</small>")}}):
             tab.status("Press **Train**. Until then, prices come from the built-in model.")
             tab.curves(("Loss (train and test)", "loss"), ("Test RMSE ($1000s)", "RMSE"))
+            tab.inside()
             figure = gr.Plot(label="Test split: predicted vs actual, residuals", show_label=False, visible=False)
         house, price, note, button = _price_form()
     tab.wire(figure=figure)

@@ -49,7 +49,8 @@ def views(run) -> Views:
 
 
 SPEC = TrainingSpec(key="digits", dataset="mnist", fields=fields.DIGITS, api_name="train_digits",
-                    datasets=("mnist", "fashion"), views=("confusion", "gallery"), start=views, note=data_note)
+                    datasets=("mnist", "fashion"), views=("confusion", "gallery"), start=views, note=data_note,
+                    inside=True)
 
 
 def read_sketch(values: dict, state: dict | None = None) -> dict:
@@ -78,6 +79,7 @@ def build(demo: gr.Blocks) -> TrainingTab:
     def progress() -> None:  # under the settings: the status and curves, so the drawing stays beside them
         tab.status("Until you train, predictions use the built-in CNN.")
         tab.curves(("Loss", "cross-entropy"), ("Accuracy", "accuracy"))
+        tab.inside()
 
     with tab.page("Digits"):
         with tab.columns([("data", None), ("model", None), ("training", None)], left=progress):

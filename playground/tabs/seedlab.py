@@ -87,7 +87,7 @@ def reproduction_stopped(values: dict) -> dict:
 
 def queue_text(queue: list) -> str:
     if not queue:
-        return "The queue is empty: load the seed's spiral table or add the Spiral tab's settings."
+        return "The queue is empty: load the seed's spiral table or add the 2-D tab's settings."
     return "\n".join(f"{i + 1}. **{name}** — {cfg.epochs} epochs" for i, (name, cfg) in enumerate(queue))
 
 
@@ -98,7 +98,7 @@ def queue_spiral_table(values: dict, queue: list | None) -> dict:
 
 
 def queue_settings(spiral):
-    """A handler adding the Spiral tab's current settings to the queue."""
+    """A handler adding the 2-D tab's current settings to the queue."""
     def add(values: dict, queue: list | None) -> dict:
         cfg = spiral.config(values)
         arch = ",".join(map(str, cfg.hidden)) if cfg.model == "mlp" else "linear"
@@ -191,7 +191,7 @@ def _comparisons(spiral: TrainingTab) -> None:
     queue = gr.State([])
     with gr.Row():
         load = gr.Button("Load the seed's spiral table (6 runs)")
-        add = gr.Button("Add the Spiral tab's settings")
+        add = gr.Button("Add the 2-D tab's settings")
         clear = gr.Button("Clear the queue")
         run = gr.Button("Train the queue", variant="primary")
         stop = gr.Button("Stop", variant="stop")
