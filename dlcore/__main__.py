@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--drop-b", action="store_true", help="boston: train without the B column")
     t.add_argument("--mnist-source", choices=["auto", "download", "embedded"])
     t.add_argument("--time-budget", type=float, help="stop after this many seconds (0 = none)")
+    t.add_argument("--patience", type=int, help="early stopping: epochs without a better validation loss (0 = off)")
+    t.add_argument("--val-fraction", type=float, help="early stopping: share of the training split held out (0.15)")
     t.add_argument("--out", help="save the trained model here (.safetensors)")
     t.add_argument("--json", action="store_true", help="print a JSON summary as the last line on stdout")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -117,6 +119,8 @@ def summary(trainer, final) -> dict:
         "data_source_reason": trainer.data.source_reason, "status": final.status, "message": final.message,
         "seed": cfg.seed,
     }
+    if final.best_epoch is not None:  # early stopping: the epoch whose weights the model keeps
+        out["best_epoch"] = final.best_epoch
     return out
 
 

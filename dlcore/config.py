@@ -103,6 +103,9 @@ class RunConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | mps
     time_budget: float = 0.0  # seconds; 0 = the server limit only
+    # early stopping: a validation part of the training split, never the test split
+    patience: int = 0  # epochs without a better validation loss before training stops; 0 = off
+    val_fraction: float = 0.15  # share of the training split held out as validation when patience > 0
 
     @property
     def task(self) -> str:
@@ -178,6 +181,8 @@ class RunConfig:
         whole("batch size", self.batch_size, 0, 1_000_000, "use 0 for full batch or a positive batch size such as 64")
         whole("seed", self.seed, 0, 2**31 - 1, "use a seed between 0 and 2147483647")
         number("time budget", self.time_budget, 0.0, 1e9, "use 0 (no budget) or a number of seconds")
+        whole("patience", self.patience, 0, lim.max_epochs, "use 0 (no early stopping) or a number of epochs such as 20")
+        number("validation fraction", self.val_fraction, 0.05, 0.5, "use a validation fraction between 0.05 and 0.5")
         if not isinstance(self.hidden, (tuple, list)) or not all(type(h) is int for h in self.hidden):
             raise ConfigError(f"hidden layers {self.hidden!r} must be a list of whole numbers; use e.g. (100, 25)")
         parse_hidden(list(self.hidden), lim)

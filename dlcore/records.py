@@ -31,6 +31,7 @@ class Progress:
     done: bool = False
     status: str = "running"  # running | finished | stopped | time_limit | diverged
     message: str = ""
+    best_epoch: float | None = None  # early stopping: the epoch whose weights the model keeps (final record only)
 
     def as_dict(self) -> dict:
         return asdict(self)
