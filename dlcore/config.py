@@ -62,8 +62,9 @@ def parse_hidden(text: str | list | tuple, limits: Limits | None = None) -> tupl
     return tuple(sizes)
 
 
-DATASETS = ("spiral", "boston", "mnist", "fashion")
+DATASETS = ("spiral", "boston", "mnist", "fashion", "csv")
 TASKS = {"spiral": "classification", "boston": "regression", "mnist": "classification", "fashion": "classification"}
+TABLE_TASKS = ("auto", "regression", "classification")  # csv: the task follows the target unless the user says
 DEFAULT_LOSS = {"classification": "cross_entropy", "regression": "mse"}
 
 
@@ -106,14 +107,24 @@ class RunConfig:
     # early stopping: a validation part of the training split, never the test split
     patience: int = 0  # epochs without a better validation loss before training stops; 0 = off
     val_fraction: float = 0.15  # share of the training split held out as validation when patience > 0
+    # csv: the user's own table (dlcore/tabular.py); the split is train_fraction's, as Boston's 85/15
+    csv: str = ""  # the table's path (the CLI's --csv; in the app, the uploaded file)
+    target: str = ""  # the column to predict
+    features: tuple[str, ...] = ()  # the feature columns; () = every column but the target
+    table_task: str = "auto"  # auto (from the target's values) | regression | classification
+    missing: str = "drop"  # a row with a missing value: "drop" it, or "fill" it (training median / most frequent)
+    # k-fold cross-validation: the data cut into `folds` seeded parts, part `fold` held out (0 = the usual split)
+    folds: int = 0
+    fold: int = 0
 
     @property
     def task(self) -> str:
-        return TASKS[self.dataset]
+        """classification or regression; a table's is "auto" until its target has been read (tabular.resolve)."""
+        return self.table_task if self.dataset == "csv" else TASKS[self.dataset]
 
     @property
     def loss_name(self) -> str:
-        return self.loss or DEFAULT_LOSS[self.task]
+        return self.loss or DEFAULT_LOSS.get(self.task, "")
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
@@ -126,8 +137,9 @@ class RunConfig:
         if unknown:
             raise ConfigError(f"unknown config fields {unknown}; known fields are {sorted(known)}")
         d = dict(d)
-        if "hidden" in d:
-            d["hidden"] = tuple(d["hidden"])
+        for name in ("hidden", "features"):  # JSON has lists; the frozen config keeps tuples
+            if name in d and isinstance(d[name], list):
+                d[name] = tuple(d[name])
         return cls(**d)
 
     @classmethod
@@ -162,7 +174,7 @@ class RunConfig:
         choice("activation", self.activation, models.ACTIVATIONS)
         choice("optimizer", self.optimizer, optim.OPTIMIZERS)
         choice("scheduler", self.scheduler, optim.SCHEDULERS)
-        choice(f"loss for {self.task}", self.loss_name, optim.LOSSES[self.task])
+        self._validate_loss_and_table(choice)
         choice("mnist source", self.mnist_source, ("auto", "download", "embedded"))
         choice("device", self.device, ("auto", "cpu", "cuda", "mps"))
         if self.model in ("ffn", "cnn") and self.dataset not in ("mnist", "fashion"):
@@ -189,3 +201,22 @@ class RunConfig:
         if self.model == "mlp" and not self.hidden:
             raise ConfigError('hidden layers are empty; give at least one size such as "100,25", or choose the linear model')
         return self
+
+    def _validate_loss_and_table(self, choice) -> None:
+        choice("task", self.table_task, TABLE_TASKS)
+        choice("missing values", self.missing, ("drop", "fill"))
+        if self.task in optim.LOSSES:
+            choice(f"loss for {self.task}", self.loss_name, optim.LOSSES[self.task])
+        elif self.loss:  # a table whose task is still "auto": the loss must suit one of the tasks
+            choice("loss", self.loss, sorted(set().union(*optim.LOSSES.values())))
+        if self.folds != 0 and (isinstance(self.folds, bool) or not isinstance(self.folds, int) or not 2 <= self.folds <= 100):
+            raise ConfigError(f"folds {self.folds!r} is out of range; use 0 (one seeded split) or 2 to 100 folds")
+        if isinstance(self.fold, bool) or not isinstance(self.fold, int) or not 0 <= self.fold < max(self.folds, 1):
+            raise ConfigError(f"fold {self.fold!r} is out of range; use 0 to {max(self.folds - 1, 0)}")
+        for name in ("csv", "target"):
+            if not isinstance(getattr(self, name), str):
+                raise ConfigError(f"{name} {getattr(self, name)!r} must be text")
+        if not isinstance(self.features, (tuple, list)) or not all(isinstance(f, str) for f in self.features):
+            raise ConfigError(f"features {self.features!r} must be a list of column names; use e.g. ('age', 'city')")
+        if self.dataset == "csv" and not self.target.strip():
+            raise ConfigError("the target column is not given; name the column to predict (--target COL)")

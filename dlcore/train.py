@@ -97,6 +97,8 @@ class Trainer:
         self.cfg = cfg.validate(self.limits)
         self.device = resolve_device(cfg.device)
         self.data = (data if data is not None else load_data(cfg)).to(self.device)
+        if cfg.dataset == "csv" and cfg.table_task != self.data.task:  # "auto": the task the table's target asks for
+            self.cfg = cfg = cfg.replace(table_task=self.data.task).validate(self.limits)
         self.val: tuple[torch.Tensor, torch.Tensor] | None = None  # early stopping's validation part
         if cfg.patience:
             self.data, self.val = hold_out(self.data, cfg.val_fraction, cfg.seed)
