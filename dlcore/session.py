@@ -75,6 +75,8 @@ DATA_CACHE_SIZE = 6  # datasets kept per process; a spiral is ~100 kB, full MNIS
 
 def cached_data(cfg: RunConfig) -> Data:
     """The run's dataset, loaded once per process; every run gets a shallow copy over the same read-only tensors."""
+    if cfg.dataset == "csv" or cfg.folds:  # a table is cached by its file's version in dlcore.tabular; folds are rare
+        return load_data(cfg)
     key = (cfg.dataset, cfg.classes, cfg.points, cfg.noise, cfg.train_fraction, cfg.seed, cfg.drop_b, cfg.mnist_source)
     if cfg.dataset in ("mnist", "fashion"):
         key = (cfg.dataset, cfg.mnist_source)  # images do not depend on the spiral/boston fields

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from dlcore import evaluate
 from dlcore.config import RunConfig
 from dlcore.data import io_shape
 from dlcore.errors import ConfigError
 from dlcore.models import estimate_params
 from dlcore.plots import curves_frame
 from dlcore.records import Progress
-from dlcore.session import LiveRun, status_line, stopped_run
+from dlcore.session import STOP_WAIT, Job, LiveRun, cached_data, status_line, stopped_run
 
 from . import settings, store
 from .fields import Field, args, build_config, defaults
@@ -62,18 +63,27 @@ class TrainingSpec:
     views: tuple[str, ...] = ()  # the tab's own outputs, after the two curve panels
     start: Callable[[LiveRun], Views] | None = None  # per-run set-up of the views
     note: Callable[[LiveRun], str] | None = None  # appended to every status line (e.g. where the data came from)
+    inputs: tuple[str, ...] = ()  # the tab's own inputs (not fields), first in the API, e.g. the Tables tab's table
+    configure: Callable[[RunConfig, dict], RunConfig] | None = None  # applies those inputs to the config
 
     @property
     def outputs(self) -> tuple[str, ...]:
         """The training event's outputs, in order (derived, never counted by hand)."""
         return ("status", "loss", "metric", *self.views, "state", "download")
 
+    @property
+    def names(self) -> list[str]:
+        """The training endpoint's parameters, in API order: the tab's own inputs, then its fields."""
+        return [*self.inputs, *(f.name for f in self.fields)]
+
     def config(self, values: dict) -> RunConfig:
-        return build_config(self.fields, values, self.dataset)
+        cfg = build_config(self.fields, values, self.dataset)
+        return self.configure(cfg, values) if self.configure else cfg
 
     def args(self, /, **changes) -> dict:
-        """The tab's values by name, the preset's with `changes` (tests and benchmarks)."""
-        return args(self.fields, self.dataset, **changes)
+        """The tab's values by name, the preset's with `changes` (tests and benchmarks); own inputs default to None."""
+        own = {n: changes.pop(n, None) for n in self.inputs}
+        return {**own, **args(self.fields, self.dataset, **changes)}
 
     def stream(self, values: dict, state: dict | None = None) -> Iterator[dict]:
         """Train with the tab's values; yield {output name: value} updates, the last with the final views."""
@@ -90,21 +100,91 @@ class TrainingSpec:
                     return {"status": status_line(rec, run.device) + note, **out}
                 if views.final:
                     out.update(views.final(rec))
-                return {"status": final_status(rec, run) + note, **out, "state": run.state,
+                base = baseline_note(run.data, rec) if rec.status != "diverged" else ""
+                return {"status": final_status(rec, run) + base + note, **out, "state": run.state,
                         "download": store.download_update(run.state)}
 
             yield from run.stream(render, 1.0 / settings.UPDATES_PER_SECOND, settings.BOUNDARY_EVERY)
+
+    def evaluate(self, values: dict, state: dict | None = None, splits: int = 5) -> Iterator[dict]:
+        """"Evaluate over 5 splits": the tab's settings trained afresh on `splits` seeded splits (seed, seed + 1, ...),
+        each metric as mean ± std beside this split's number, and the baselines on the same splits."""
+        cfg = self.config(values)
+        configs = evaluate.splits(cfg, splits)
+        done: list[str] = []
+
+        def work(job: Job) -> dict:
+            def progress(i, c, final, trainer):
+                done.append(f"split {i + 1}/{splits} (seed {c.seed}): {_headline(final.metrics, cfg.task)}")
+                job.put({"evaluation": _progress_text(done, splits)})
+            return evaluate.evaluate_splits(cfg, configs, data_for=cached_data, progress=progress,
+                                            should_stop=job.stopping)
+
+        job = Job(work, name=f"evaluate-{self.key}", tick=1.0, tick_item={})  # ticks: a Stop is seen within 1 s
+        job.cfg = cfg
+        state = state if state is not None else {}
+        state["evaluation"] = job  # for the Stop handler
+        yield {"evaluation": f"⏳ Evaluating over {splits} splits (seeds {cfg.seed}-{cfg.seed + splits - 1})…"}
+        yield from job.stream()
+        if state.get("evaluation") is job:
+            state.pop("evaluation")
+        yield {"evaluation": evaluation_table(job.result, cfg)}
 
     def params_text(self, values: dict) -> str:
         """The parameter count under the architecture, from the fields that change it (or what is wrong)."""
         fields = tuple(f for f in self.fields if f.params)
         try:
             cfg = build_config(fields, values, self.dataset, validate=False)
+            if self.configure and all(n in values for n in self.inputs):
+                cfg = self.configure(cfg, values)
             n = estimate_params(cfg, *io_shape(cfg))
         except ConfigError as e:
             return f"⚠️ {e}"
         flag = " — over the limit, use smaller layers" if n > settings.LIMITS.max_params else ""
         return f"**{n:,}** trainable parameters{flag}"
+
+
+HEADLINE = {"classification": ("test_accuracy", "test accuracy"), "regression": ("test_rmse", "test RMSE")}
+
+
+def _headline(metrics: dict, task: str) -> str:
+    key, label = HEADLINE[task]
+    return f"{label} {metrics[key]:.3f}" if key in metrics else "no result"
+
+
+def _progress_text(done: list[str], splits: int) -> str:
+    return f"⏳ Evaluating over {splits} splits…\n\n" + "\n".join(f"- {line}" for line in done)
+
+
+def baseline_note(data, rec: Progress) -> str:
+    """The baselines on the run's own split, beside its number: does the network help?"""
+    key, label = HEADLINE[data.task]
+    if key not in rec.metrics:
+        return ""
+    b = evaluate.baselines(data)
+    mean = "predicting the training mean" if data.task == "regression" else "always the most frequent class"
+    return (f"\n\nBaselines on this split: {label} {b['mean'][key]:.3f} {mean}, {b['linear'][key]:.3f} with a linear "
+            f"model (yours: {rec.metrics[key]:.3f}).")
+
+
+def evaluation_table(result: dict | None, cfg: RunConfig) -> str:
+    """The evaluation as a small table: this split's number beside the mean ± std over the splits, with baselines."""
+    if not result or not result["runs"]:
+        return "⏹️ The evaluation was stopped before a split finished."
+    names = {"network": result["metrics"], **{f"baseline: {n}": m for n, m in result["baselines"].items()}}
+    keys = [k for k in ("test_accuracy", "test_rmse", "test_mae", "test_r2") if k in result["metrics"]]
+    short = {k: k.removeprefix("test_").replace("_", " ").replace("r2", "R²").replace("rmse", "RMSE").replace(
+        "mae", "MAE") for k in keys}
+    head = "| | " + " | ".join(f"{short[k]}, seed {cfg.seed} | {short[k]}, mean ± std over {result['runs']}"
+                               for k in keys) + " |"
+    rows = [head, "|---" * (1 + 2 * len(keys)) + "|"]
+    for name, m in names.items():
+        label = {"baseline: mean": "mean / majority class", "baseline: linear": "linear model"}.get(name, name)
+        rows.append(f"| {label} | " + " | ".join(f"{m[k]['values'][0]:.3f} | {m[k]['mean']:.3f} ± {m[k]['std']:.3f}"
+                                                 for k in keys) + " |")
+    each = ", ".join(f"{v:.3f}" for v in result["metrics"][keys[0]]["values"])
+    return (f"**Over {result['splits']}**: one split's number is mostly the split; the mean ± std is the figure to "
+            f"quote. Each split's {keys[0].removeprefix('test_')}: {each}.\n\n" + "\n".join(rows))
 
 
 def final_status(rec: Progress, run: LiveRun) -> str:
@@ -122,15 +202,27 @@ def final_status(rec: Progress, run: LiveRun) -> str:
 
 
 def after_stop(state: dict | None) -> dict:
-    """After Stop: what became of the cancelled run and which model the tab holds now."""
+    """After Stop: what became of the cancelled run (or evaluation) and which model the tab holds now."""
+    out = stopped_evaluation(state)
     run = stopped_run(state)
     if run is None:  # nothing was running (not started yet, or already finished): leave the status as it is
-        return {}
+        return out
     if not run.ended.is_set():
-        return {"status": "⏹️ Stopping… the run ends at its next update."}
+        return {**out, "status": "⏹️ Stopping… the run ends at its next update."}
     head = status_line(run.last, run.device) + "\n\n" if run.last is not None else ""
-    return {"status": head + "⏹️ " + run.result, "download": store.download_update(state),
+    return {**out, "status": head + "⏹️ " + run.result, "download": store.download_update(state),
             "code": store.code_for(state)}
+
+
+def stopped_evaluation(state: dict | None) -> dict:
+    """After Stop during "Evaluate over 5 splits": the splits finished so far, summarised."""
+    job = (state or {}).pop("evaluation", None)
+    if job is None:
+        return {}
+    job.stop("user")
+    job.ended.wait(STOP_WAIT)
+    result = job.result if job.ended.is_set() else None
+    return {"evaluation": "⏹️ Stopped. " + evaluation_table(result, job.cfg).removeprefix("⏹️ ")}
 
 
 class TrainingTab:
@@ -209,6 +301,7 @@ class TrainingTab:
         with gr.Row():
             self.train = gr.Button("Train", variant="primary")
             self.stop = gr.Button("Stop", variant="stop")
+        self.evaluate = gr.Button("Evaluate over 5 splits", size="sm")
         with gr.Row():
             self.outputs["download"] = gr.DownloadButton("Download model", interactive=False, size="sm")
             self.upload = gr.UploadButton("Upload model", file_types=[".safetensors"], size="sm")
@@ -217,6 +310,7 @@ class TrainingTab:
 
     def status(self, text: str) -> gr.Markdown:
         self.outputs["status"] = gr.Markdown(text, elem_classes="status", elem_id=f"{self.spec.key}-status")
+        self.outputs["evaluation"] = gr.Markdown("", elem_id=f"{self.spec.key}-evaluation")
         return self.outputs["status"]
 
     def curves(self, loss: tuple[str, str], metric: tuple[str, str]) -> None:
@@ -229,27 +323,33 @@ class TrainingTab:
         """Train (streaming, the spec's API name), Stop, Upload, the code view and the parameter count."""
         spec, out = self.spec, self.outputs
         out.update(views)
-        names = [f.name for f in spec.fields]
-        inputs = [self.inputs[n] for n in names] + [self.state]
+        names = spec.names
+        inputs = [self.parts[n] for n in spec.inputs] + [self.inputs[n] for n in names[len(spec.inputs):]] + [self.state]
         handler = named(spec.stream, names, outputs=list(spec.outputs),
                         doc=f"Train on the {spec.key} tab's settings; streams {', '.join(spec.outputs)}.")
         ev = self.train.click(handler, inputs, [out[n] for n in spec.outputs], api_name=spec.api_name,
                               **train_event())
-        ev.then(store.code_for, [self.state], out["code"], **PRIVATE)
+        after_train = ev.then(store.code_for, [self.state], out["code"], **PRIVATE)
+        judge = named(spec.evaluate, names, outputs=["evaluation"],
+                      doc=f"Train the {spec.key} tab's settings on 5 seeded splits; mean ± std and baselines.")
+        ev_eval = self.evaluate.click(judge, inputs, out["evaluation"], api_name=f"evaluate_{spec.key}",
+                                      **train_event())
         # Stop: the cancel is a listener of its own, and the report (which waits for the run to close) runs after it,
         # because the browser awaits each listener of a click in turn.
-        report = ("status", "download", "code")
-        self.stop.click(None, None, None, cancels=[ev], **PRIVATE).then(
+        report = ("status", "download", "code", "evaluation")
+        stopped = self.stop.click(None, None, None, cancels=[ev, ev_eval], **PRIVATE).then(
             named(lambda _values, state: after_stop(state), [], outputs=list(report)), [self.state],
             [out[n] for n in report], queue=False, **PRIVATE)
         restore = named(self._restore, ["file"], outputs=["status", "state", "download"])
-        self.upload.upload(restore, [self.upload, self.state], [out["status"], self.state, out["download"]],
-                           **PRIVATE).then(store.code_for, [self.state], out["code"], **PRIVATE)
+        restored = self.upload.upload(restore, [self.upload, self.state], [out["status"], self.state, out["download"]],
+                                      **PRIVATE).then(store.code_for, [self.state], out["code"], **PRIVATE)
+        self.events = {"train": after_train, "stop": stopped, "upload": restored}  # for a tab to chain its own updates
         if "params" in out:
-            counted = [f.name for f in spec.fields if f.params]
+            counted = [*spec.inputs, *(f.name for f in spec.fields if f.params)]
             count = named(lambda values: spec.params_text(values), counted, extra=())
+            widgets = {**self.inputs, **self.parts}
             for n in counted:
-                self.inputs[n].change(count, [self.inputs[m] for m in counted], out["params"], queue=False, **PRIVATE)
+                widgets[n].change(count, [widgets[m] for m in counted], out["params"], queue=False, **PRIVATE)
         return ev
 
     def _restore(self, values: dict, state: dict | None) -> dict:
