@@ -304,7 +304,7 @@ def _predict_table(a: argparse.Namespace, tm) -> int:
     """Rows of a CSV through a table's model: one row -> its prediction; several -> the CSV with prediction columns."""
     from .tabular import predict_rows, prep_of, read_table, with_predictions
 
-    rows = read_table(a.input, what=f"the input {a.input}")
+    rows = read_table(a.input, what=f"the input {a.input}", min_columns=1)
     result, warnings = predict_rows(tm, rows)
     for w in warnings:
         print(f"dlcore: warning: {w}", file=sys.stderr)

@@ -106,7 +106,7 @@ def _delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
-def _header(text: str, sep: str, name: str, limits: Limits) -> list[str]:
+def _header(text: str, sep: str, name: str, limits: Limits, min_columns: int) -> list[str]:
     """The header row's names, refused when empty, duplicated, too many or too few."""
     try:
         row = pd.read_csv(io.StringIO(text), sep=sep, header=None, nrows=1, dtype=str, keep_default_na=False,
@@ -120,7 +120,7 @@ def _header(text: str, sep: str, name: str, limits: Limits) -> list[str]:
         raise InputError(f"{name} has {len(names):,} columns, over the server limit of {limits.max_columns:,}; "
                          "keep the columns you need (or raise DLCORE_MAX_COLUMNS)")
     shown = "tab" if sep == "\t" else repr(sep)
-    if len(names) < 2:
+    if len(names) < min_columns:
         raise InputError(f"{name} has only one column ({names[0][:60]!r}): a table needs a target and at least one "
                          f"feature; separate the values with commas, semicolons or tabs (detected: {shown})")
     for i, n in enumerate(names, start=1):
@@ -150,16 +150,16 @@ def _decimal_commas(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def read_table(source, limits: Limits | None = None, *, what: str = "") -> pd.DataFrame:
+def read_table(source, limits: Limits | None = None, *, what: str = "", min_columns: int = 2) -> pd.DataFrame:
     """A CSV (bytes or a path) as a DataFrame: delimiter detected, UTF-8 (BOM or not), quoted fields; an InputError
     naming the problem and the fix for anything that is not a usable table. Numbers are read as numbers, everything
-    else as text; nothing in a cell is ever evaluated."""
+    else as text; nothing in a cell is ever evaluated. A table to train on needs 2 columns; rows to predict, 1."""
     limits = limits or Limits.from_env()
     raw, name = _read_bytes(source, limits)
     name = what or name
     text = _text(raw, name)
     sep = _delimiter(text)
-    names = _header(text, sep, name, limits)
+    names = _header(text, sep, name, limits, min_columns)
     try:
         df = pd.read_csv(io.StringIO(text), sep=sep, header=0, names=names, nrows=limits.max_rows + 1,
                          na_values=NA_VALUES, skipinitialspace=True, low_memory=False)
@@ -674,3 +674,24 @@ def form_fields(tm: TrainedModel) -> list[dict]:
             out.append({"name": c["name"], "kind": "category", "value": c["mode"], "choices": c["categories"],
                         "info": f"{len(c['categories'])} values seen in training"})
     return out
+
+
+def coefficients(model: torch.nn.Module, feature_names: list[str], class_names: list[str] | None = None,
+                 target: str = "") -> pd.DataFrame:
+    """A linear model's learned weights, one row per (standardised) input, largest effect first, the intercept last.
+
+    Regression: the change in the target per one standard deviation of a number (or for a category being present).
+    Classification: one column per class (its logit's change); the rows are ordered by the largest absolute weight.
+    """
+    layers = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    if len(layers) != 1:
+        raise InputError("coefficients are shown for the linear model only (a network's weights have no one meaning)")
+    w = layers[0].weight.detach().cpu().numpy().astype(np.float64)
+    b = layers[0].bias.detach().cpu().numpy().astype(np.float64)
+    columns = [f"effect on {target}" if target else "coefficient"] if w.shape[0] == 1 else [
+        f"logit of {c}" for c in (class_names or range(w.shape[0]))]
+    table = pd.DataFrame(w.T, columns=columns)
+    table.insert(0, "input", feature_names)
+    table = table.iloc[np.argsort(-np.abs(w).max(axis=0), kind="stable")]
+    intercept = pd.DataFrame([["(intercept)", *b]], columns=table.columns)
+    return pd.concat([table, intercept], ignore_index=True).round(4)

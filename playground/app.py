@@ -10,7 +10,7 @@ import gradio as gr
 from . import settings
 from .assets import CSS
 from .settings import DEVICE_CHOICES, DOWNLOAD_DIR, remove_download_dir
-from .tabs import about, boston, digits, seedlab, spiral
+from .tabs import about, digits, seedlab, spiral, tables
 
 atexit.register(remove_download_dir)
 
@@ -21,7 +21,7 @@ def build_demo() -> gr.Blocks:
         gr.Markdown("# 🧠 Neural Network Playground\nPick a model, train it live, then ask it questions. "
                     f"Training runs on **{DEVICE_CHOICES[1].upper()}**; see *About* for what each control does.")
         with gr.Tabs():
-            tabs = {"spiral": spiral.build(demo), "boston": boston.build(demo), "digits": digits.build(demo)}
+            tabs = {"spiral": spiral.build(demo), "tables": tables.build(demo), "digits": digits.build(demo)}
             seedlab.build(demo, tabs["spiral"])
             about.build(demo)
         demo.queue(max_size=settings.QUEUE_SIZE, default_concurrency_limit=settings.PREDICT_CONCURRENCY)

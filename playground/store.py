@@ -60,6 +60,12 @@ def _prune_downloads() -> None:
             pass
 
 
+def download_file(name: str) -> Path:
+    """A fresh path named `name` in this process's download folder (old files pruned), for a file a handler returns."""
+    _prune_downloads()
+    return Path(tempfile.mkdtemp(dir=DOWNLOAD_DIR)) / name
+
+
 def save_for_download(tm: TrainedModel, stem: str) -> str:
     """Write the model as .safetensors into this process's download folder; returns the path for gr.DownloadButton."""
     _prune_downloads()
