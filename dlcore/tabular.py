@@ -562,7 +562,8 @@ def check_rows(prep: Prep, df: pd.DataFrame, *, single: bool = False) -> tuple[n
                                  f"number; enter e.g. {c['median']:.4g}")
             out = (v < c["min"]) | (v > c["max"])
             if out.any():
-                shown = f"{name} {v[out][0]:g} is" if single else f"{name}: {int(out.sum()):,} rows are"
+                many = int(out.sum())
+                shown = f"{name} {v[out][0]:g} is" if single else f"{name}: {_rows(many)} {'are' if many > 1 else 'is'}"
                 warnings.append(f"{shown} outside the training data's range {c['min']:.4g} to {c['max']:.4g}: the "
                                 "prediction extrapolates and may be unreliable")
         else:
@@ -571,12 +572,12 @@ def check_rows(prep: Prep, df: pd.DataFrame, *, single: bool = False) -> tuple[n
             if unknown.any():
                 first = keys[unknown].iloc[0]
                 known = ", ".join(c["categories"][:10]) + (", …" if len(c["categories"]) > 10 else "")
-                count = "" if single else f" ({int(unknown.sum()):,} rows)"
+                count = "" if single else f" ({_rows(int(unknown.sum()))})"
                 warnings.append(f"{name} {first!r}{count} was not seen in training (known: {known}); it counts as none "
                                 "of them")
         if gap.any():
             if prep.missing == "fill":
-                count = "" if single else f" in {int(gap.sum()):,} rows"
+                count = "" if single else f" in {_rows(int(gap.sum()))}"
                 warnings.append(f"{name} is missing{count}: filled with the training {_fill_value(c)}")
             elif single:
                 typical = f"{c['median']:.4g}" if c["kind"] == "number" else repr(c["mode"])
@@ -584,8 +585,9 @@ def check_rows(prep: Prep, df: pd.DataFrame, *, single: bool = False) -> tuple[n
             else:
                 ok &= ~gap
     if not single and not ok.all():
-        warnings.append(f"{int((~ok).sum()):,} rows have missing values and get no prediction (the model was trained "
-                        "with such rows dropped)")
+        skipped = int((~ok).sum())
+        warnings.append(f"{_rows(skipped)} {'have' if skipped > 1 else 'has'} missing values and get no prediction "
+                        "(the model was trained with such rows dropped)")
     return ok, warnings
 
 
@@ -602,6 +604,10 @@ def _outputs(tm: TrainedModel, df: pd.DataFrame, single: bool) -> tuple[Prep, np
     out = forward_chunked(tm.model, x)
     out = torch.softmax(out, dim=1) if prep.task == "classification" else out
     return prep, ok, out.cpu().numpy().astype(np.float64), warnings
+
+
+def _rows(n: int) -> str:
+    return f"{n:,} row{'s' if n != 1 else ''}"
 
 
 def predict_rows(tm: TrainedModel, df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:

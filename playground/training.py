@@ -303,8 +303,10 @@ class TrainingTab:
             self.stop = gr.Button("Stop", variant="stop")
         self.evaluate = gr.Button("Evaluate over 5 splits", size="sm")
         with gr.Row():
-            self.outputs["download"] = gr.DownloadButton("Download model", interactive=False, size="sm")
-            self.upload = gr.UploadButton("Upload model", file_types=[".safetensors"], size="sm")
+            self.outputs["download"] = gr.DownloadButton("Download model", interactive=False, size="sm",
+                                                         elem_id=f"{self.spec.key}-download")
+            self.upload = gr.UploadButton("Upload model", file_types=[".safetensors"], size="sm",
+                                          elem_id=f"{self.spec.key}-upload")
         with gr.Accordion("Copy as PyTorch code", open=False):
             self.outputs["code"] = gr.Code(store.code_for(None), language="python", label="Standalone script")
 

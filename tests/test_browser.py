@@ -39,7 +39,7 @@ def page(url):
 
 def test_every_tab_has_its_own_name(page):
     names = [t.inner_text().strip() for t in page.get_by_role("tab").all()]
-    assert names == ["Spiral", "Boston housing", "Digits", "Seed lab", "About"]
+    assert names == ["Spiral", "Tables", "Digits", "Seed lab", "About"]
 
 
 def boundary_src(page) -> str:
@@ -94,7 +94,7 @@ def test_spiral_trains_live_and_stops(page):
 
 
 def test_price_a_house(page):
-    page.get_by_role("tab", name="Boston housing").click()
+    page.get_by_role("tab", name="Tables").click()
     page.get_by_role("button", name="Predict price", exact=True).click()
     page.get_by_text("Predicted with the built-in default model").wait_for(timeout=30_000)
     price = float(page.get_by_label("Predicted price ($1000s)").input_value())

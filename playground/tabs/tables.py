@@ -97,7 +97,7 @@ def inspect(values: dict, state: dict | None = None) -> dict:
             "target": gr.update(choices=list(map(str, df.columns)), value=target if values["table"] else None),
             "features": gr.update(choices=usable, value=usable if values["table"] else []),
             "about": NO_TABLE if not values["table"] else f"**{name}**: {len(df):,} rows, {len(df.columns)} columns.",
-            "task_note": task_note(df, target)}
+            "task_note": task_note(df, target), "b_note": gr.update(visible=not values["table"])}
 
 
 def pick_target(values: dict, state: dict | None = None) -> dict:
@@ -162,7 +162,7 @@ def predict_file(values: dict, state: dict | None = None) -> dict:
     done = int(result["prediction"].notna().sum())
     notes = "".join(f"\n- ⚠️ {w}" for w in warnings)
     which = store.describe_model((state or {}).get("model"), store.default_label("boston"))
-    return {"file": str(path), "preview": out.head(PREVIEW_ROWS),
+    return {"file": str(path), "preview": out.head(PREVIEW_ROWS).round(4),
             "note": f"{done:,} of {len(rows):,} rows predicted with {which}.{notes}"}
 
 
@@ -227,10 +227,10 @@ def build(demo: gr.Blocks) -> TrainingTab:
                     with gr.Row():
                         for f in spec[start:start + 4]:
                             if f["kind"] == "number":
-                                boxes.append(gr.Number(f["value"], label=f["name"], info=f["info"]))
+                                boxes.append(gr.Number(f["value"], label=f["name"], info=f["info"], interactive=True))
                             else:
                                 boxes.append(gr.Dropdown(f["choices"], value=f["value"], label=f["name"],
-                                                         info=f["info"], allow_custom_value=True))
+                                                         info=f["info"], allow_custom_value=True, interactive=True))
                 go = gr.Button("Predict", variant="primary", elem_id="tables-predict")
                 names = [f["name"] for f in spec]
 
@@ -255,9 +255,9 @@ def build(demo: gr.Blocks) -> TrainingTab:
         b_train = gr.Button(visible=False)
     tab.wire(figure=figure, coefficients=coefs)
     p = tab.parts
-    shown = named(inspect, ["table"], outputs=["preview", "columns", "target", "features", "about", "task_note"])
-    p["table"].change(shown, [p["table"], tab.state], [preview, columns, p["target"], p["features"], p["about"],
-                                                        p["task_note"]], **PRIVATE)
+    looked = ["preview", "columns", "target", "features", "about", "task_note", "b_note"]
+    shown = named(inspect, ["table"], outputs=looked)
+    p["table"].change(shown, [p["table"], tab.state], [preview, columns, *(p[n] for n in looked[2:])], **PRIVATE)
     p["target"].input(named(pick_target, ["table", "target", "features"], outputs=["features", "task_note"]),
                       [p["table"], p["target"], p["features"], tab.state], [p["features"], p["task_note"]], **PRIVATE)
     refresh = named(lambda _v, state: form_of(state), [],
