@@ -236,11 +236,19 @@ def _keys(col: pd.Series, boolean: bool = False) -> pd.Series:
         v = col.dropna().to_numpy()
         if len(v) and np.all(v == np.round(v)):
             col = col.astype("Int64")
-    keys = col.astype(str).str.strip().where(col.notna())
+    keys = col.astype(str).str.strip()  # pandas 3 keeps a gap a gap (NaN), not the text "nan"
     if boolean:
         low = keys.str.lower()
         keys = keys.mask(low == "true", "True").mask(low == "false", "False")
     return keys
+
+
+def _codes(keys: pd.Series, categories: list[str]) -> np.ndarray:
+    """Each key's position in `categories` (-1: a gap, or a value training never saw). Factorised first: matching the
+    few distinct values is much cheaper than matching every row's string."""
+    codes, uniques = pd.factorize(keys)
+    lookup = np.append(pd.Index(categories).get_indexer(uniques), -1)  # codes -1 (a gap) index the appended -1
+    return lookup[codes]
 
 
 def _blank(col: pd.Series) -> np.ndarray:
@@ -404,8 +412,7 @@ class Prep:
                 v = np.where(np.isnan(v), c["median"], v)
                 blocks.append(((v - c["mean"]) / c["std"]).astype(np.float32)[:, None])
             else:
-                keys = _keys(col, c.get("boolean", False)).fillna(c["mode"])
-                codes = pd.Index(c["categories"]).get_indexer(keys)  # -1: a value training never saw
+                codes = _codes(_keys(col, c.get("boolean", False)).fillna(c["mode"]), c["categories"])
                 block = np.zeros((n, len(c["categories"])), dtype=np.float32)
                 known = codes >= 0
                 block[np.flatnonzero(known), codes[known]] = 1.0
@@ -460,7 +467,7 @@ def prepare(df: pd.DataFrame, cfg: RunConfig, limits: Limits | None = None) -> D
         if len(classes) > limits.max_categories:
             raise InputError(f"target column {target!r} has {len(classes):,} distinct values, too many classes (the cap "
                              f"is {limits.max_categories}); choose regression for a number, or another target")
-        y = pd.Index(classes).get_indexer(keys).astype(np.int64)
+        y = _codes(keys, classes).astype(np.int64)
     else:
         y = y_col.to_numpy(dtype=np.float32).reshape(-1, 1)
     tr, te = split_rows(n, cfg, test_fraction)
