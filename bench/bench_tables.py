@@ -95,7 +95,8 @@ def main() -> None:
     parity = {"vs 430 rows of it": med["big table"] / med["430 rows of it"], "vs Boston": med["big table"] / med["Boston"]}
     print("   big table's samples/s " + ", ".join(f"{k}: {v:.2f}x" for k, v in parity.items()) + " (1.00 = parity)")
     common.emit({"bench": "tables", "machine": m, "rows": a.rows, "bytes": size, "read_prepare_seconds": times,
-                 "read_prepare_median": common.median(times), "read_prepare_cpu_median": common.median(cpu), "inputs": int(data.x_train.shape[1]),
+                 "read_prepare_median": common.median(times), "read_prepare_cpu_median": common.median(cpu),
+                 "inputs": int(data.x_train.shape[1]),
                  "batch_size": a.batch_size, "samples_per_second": rates, "parity": parity})
 
 
