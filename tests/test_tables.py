@@ -179,3 +179,11 @@ def test_evaluate_over_five_splits_shows_the_spread_beside_this_split(shop_csv):
     assert "**Over 5 seeded splits (seeds 0-4)**" in final and "accuracy, mean ± std over 5" in final
     assert "| linear model |" in final and "| mean / majority class |" in final
     assert any("split 3/5 (seed 2): test accuracy" in u["evaluation"] for u in updates)
+
+
+def test_a_large_table_gets_mini_batches_and_early_stopping(tmp_path):
+    path = tmp_path / "large.csv"
+    shop(6000).to_csv(path, index=False)
+    out = user_errors(tables.inspect)({"table": str(path)}, {})
+    assert (out["batch_size"], out["epochs"], out["patience"]) == (64, 30, 5) and "A large table" in out["about"]
+    assert "batch_size" not in user_errors(tables.inspect)({"table": None}, {})  # Boston keeps its preset

@@ -30,6 +30,8 @@ BOSTON_CSV = str(resources.files("dlcore").joinpath("data/boston_housing.csv"))
 TASKS = ("auto", "regression", "classification")
 MISSING = {"drop the row": "drop", "fill (training median / most frequent)": "fill"}
 PREVIEW_ROWS = 8
+LARGE = 5_000  # rows from which full-batch training is slow here: the form suggests mini-batches and early stopping
+LARGE_SETTINGS = {"batch_size": 64, "epochs": 30, "patience": 5}
 BOSTON_LOSS = next(f for f in fields.BOSTON if f.name == "loss")
 NO_TABLE = "Built in: **Boston housing** (506 houses; target MEDV, the median value in $1000s). Upload a CSV to use yours."
 
@@ -93,11 +95,16 @@ def inspect(values: dict, state: dict | None = None) -> dict:
     target = str(df.columns[-1])
     usable = tabular.usable_features(df, target, settings.LIMITS)
     name = "Boston housing (built in)" if not values["table"] else df.attrs.get("name", "your table")
-    return {"preview": df.head(PREVIEW_ROWS), "columns": tabular.profile(df, settings.LIMITS),
+    about = NO_TABLE if not values["table"] else f"**{name}**: {len(df):,} rows, {len(df.columns)} columns."
+    large = {}
+    if len(df) > LARGE:  # a full batch of this many rows per step makes each run take minutes on a CPU
+        large = dict(LARGE_SETTINGS)
+        about += (f" A large table: batches of {large['batch_size']}, {large['epochs']} epochs and early stopping "
+                  f"(patience {large['patience']}) are set; change them as you like.")
+    return {"preview": df.head(PREVIEW_ROWS), "columns": tabular.profile(df, settings.LIMITS), **large,
             "target": gr.update(choices=list(map(str, df.columns)), value=target if values["table"] else None),
             "features": gr.update(choices=usable, value=usable if values["table"] else []),
-            "about": NO_TABLE if not values["table"] else f"**{name}**: {len(df):,} rows, {len(df.columns)} columns.",
-            "task_note": task_note(df, target), "b_note": gr.update(visible=not values["table"])}
+            "about": about, "task_note": task_note(df, target), "b_note": gr.update(visible=not values["table"])}
 
 
 def pick_target(values: dict, state: dict | None = None) -> dict:
@@ -255,9 +262,10 @@ def build(demo: gr.Blocks) -> TrainingTab:
         b_train = gr.Button(visible=False)
     tab.wire(figure=figure, coefficients=coefs)
     p = tab.parts
-    looked = ["preview", "columns", "target", "features", "about", "task_note", "b_note"]
+    looked = ["preview", "columns", "target", "features", "about", "task_note", "b_note", *LARGE_SETTINGS]
     shown = named(inspect, ["table"], outputs=looked)
-    p["table"].change(shown, [p["table"], tab.state], [preview, columns, *(p[n] for n in looked[2:])], **PRIVATE)
+    p["table"].change(shown, [p["table"], tab.state],
+                      [preview, columns, *({**p, **tab.inputs}[n] for n in looked[2:])], **PRIVATE)
     p["target"].input(named(pick_target, ["table", "target", "features"], outputs=["features", "task_note"]),
                       [p["table"], p["target"], p["features"], tab.state], [p["features"], p["task_note"]], **PRIVATE)
     refresh = named(lambda _v, state: form_of(state), [],
