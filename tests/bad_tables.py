@@ -1,5 +1,5 @@
-"""Tables a user might upload that are not usable, each with the words its refusal must contain. Shared by the
-dlcore, UI-handler, API and command-line tests (issue 12's bad-input list)."""
+"""Tables for the tests: ones a user might upload that are not usable, each with the words its refusal must contain
+(issue 12's bad-input list, shared by the dlcore, UI-handler, API and command-line tests), and a usable one."""
 
 from __future__ import annotations
 
@@ -45,3 +45,15 @@ def formula_table() -> bytes:
     cmds = ["=cmd|' /C calc'!A0", "+SUM(1,2)", "@evil", "-2+3"]
     rows = [f"{x:.3f},\"{cmds[i % 4]}\",{'yes' if x > 0 else 'no'}" for i, x in enumerate(rng.normal(size=60))]
     return ("x,note,label\n" + "\n".join(rows) + "\n").encode()
+
+
+def shop_csv(path, rows: int = 240, seed: int = 3) -> str:
+    """Customers: age with gaps, city (a category) with gaps, visits; the label depends on age and city."""
+    rng = np.random.default_rng(seed)
+    lines = ["age,city,visits,label"]
+    for i in range(rows):
+        age, city = rng.uniform(18, 80), ["Paris", "Rome", "Oslo"][i % 3]
+        label = "buy" if (age > 45) != (city == "Oslo") else "skip"
+        lines.append(f"{'' if i % 11 == 0 else round(age, 1)},{'' if i % 31 == 4 else city},{i % 9},{label}")
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)

@@ -4,8 +4,8 @@ again; and issue 15's Boston items: a failed price leaves no stale price behind.
 
 import re
 
-import numpy as np
 import pytest
+from bad_tables import shop_csv
 from test_browser import ARTIFACTS, CHROMIUM, FLAGS
 
 pytestmark = pytest.mark.browser
@@ -28,18 +28,6 @@ def page(server):
         pg.locator("#tables-file").wait_for(timeout=30_000)
         yield pg
         browser.close()
-
-
-def shop_csv(path) -> str:
-    """Customers: age with gaps, city (a category) with gaps; the label depends on both."""
-    rng = np.random.default_rng(3)
-    lines = ["age,city,visits,label"]
-    for i in range(240):
-        age, city = rng.uniform(18, 80), ["Paris", "Rome", "Oslo"][i % 3]
-        label = "buy" if (age > 45) != (city == "Oslo") else "skip"
-        lines.append(f"{'' if i % 11 == 0 else round(age, 1)},{'' if i % 31 == 4 else city},{i % 9},{label}")
-    path.write_text("\n".join(lines) + "\n")
-    return str(path)
 
 
 def status(page) -> str:

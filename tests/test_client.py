@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from bad_tables import BAD_TABLES
+from bad_tables import BAD_TABLES, shop_csv
 from conftest import HOUSE
 from gradio_client import Client, handle_file
 from PIL import Image
@@ -159,17 +159,6 @@ def test_a_stopped_run_leaves_its_weights_in_that_session_only(server, tmp_path)
 
 # ------------------------------------------------------------------ tables over the API (issue 12)
 
-def _shop(path) -> str:
-    rng = np.random.default_rng(2)
-    lines = ["age,city,label"]
-    for i in range(200):
-        age, city = rng.uniform(18, 80), ["Paris", "Rome", "Oslo"][i % 3]
-        label = "buy" if (age > 45) != (city == "Oslo") else "skip"
-        lines.append(f"{'' if i % 17 == 0 else round(age, 1)},{city},{label}")
-    path.write_text("\n".join(lines) + "\n")
-    return str(path)
-
-
 def table_args(path, **over) -> dict:
     return tables.SPEC.args(**{"table": handle_file(path), "target": "label", "features": ["age", "city"],
                                "missing": "fill (training median / most frequent)", "hidden": "16", "lr": "1e-2",
@@ -178,7 +167,7 @@ def table_args(path, **over) -> dict:
 
 def test_train_a_table_then_predict_a_row_and_a_file(server, tmp_path):
     c = Client(server, verbose=False)  # a session of its own: its model is the table's
-    out = c.predict(**table_args(_shop(tmp_path / "shop.csv")), api_name="/train_table")
+    out = c.predict(**table_args(shop_csv(tmp_path / "shop.csv")), api_name="/train_table")
     status, download = out[0], out[-1]
     assert "✅" in status and "test acc" in status and download["value"].endswith("csv.safetensors")
     label, note, result = c.predict({"age": 70, "city": "Rome"}, api_name="/predict_table")
