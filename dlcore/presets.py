@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from .config import RunConfig
 
-# The Tables tab's training settings: Boston's, and the starting point for a table of your own
-TABLE = {"model": "mlp", "hidden": (64, 32), "activation": "relu", "optimizer": "adam", "lr": 1e-2, "epochs": 300,
-         "batch_size": 0, "weight_decay": 1e-4}
+# The Tables tab's training settings: Boston's, and the starting point for a table of your own. Chosen on the splits
+# of seeds 100-119 only (scripts/select_boston.py), then reported on seeds 0-9 (bench/RESULTS.md); before, 64-32 ReLU
+# for 300 epochs without dropout over-fitted
+TABLE = {"model": "mlp", "hidden": (256, 128), "activation": "gelu", "dropout": 0.3, "optimizer": "adam", "lr": 1e-2,
+         "epochs": 1000, "batch_size": 0, "weight_decay": 1e-4}
 
 PRESETS: dict[str, dict] = {
     # seed 002's best 1,000-epoch row: 2-100-25-3, ReLU, Adam 1e-3, full batch, weight decay 1e-5
