@@ -2,7 +2,7 @@
 the baselines a network has to beat, measured on the same splits.
 
 On small data (Boston's 76 test rows) one split's number is mostly the split: over seeds 0-9 the same MLP's test RMSE
-ranges from about 2.4 to 4.7. So a figure shown or recorded is a mean over splits anyone can rerun, beside what
+ranges from 2.1 to 3.9 (bench/RESULTS.md). So a figure shown or recorded is a mean over splits anyone can rerun, beside what
 predicting the mean (or the majority class) and a linear model reach on those very splits.
 """
 
