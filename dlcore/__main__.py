@@ -10,6 +10,7 @@ import dataclasses
 import json
 import math
 import sys
+from pathlib import Path
 
 from .config import DATASETS, RunConfig, parse_hidden
 from .errors import ConfigError, DlcoreError
@@ -40,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dataset", choices=DATASETS, default="spiral")
     t.add_argument("--model", choices=sorted(ARCHITECTURES), help="default: the dataset's preset (dlcore/presets.py)")
     t.add_argument("--hidden", help='hidden layer sizes for mlp, e.g. "100,25"')
-    t.add_argument("--features", help=f"2-D sets: the input features, from {','.join(FEATURES)} (default x1,x2)")
+    t.add_argument("--features", help=f"2-D sets: the input features, from {','.join(FEATURES)} (default x1,x2); "
+                                      "csv: the feature columns, e.g. age,city (default: every other column)")
     t.add_argument("--activation", choices=sorted(ACTIVATIONS))
     t.add_argument("--optimizer", choices=sorted(OPTIMIZERS))
     t.add_argument("--lr", type=float, help="learning rate")
@@ -60,10 +62,23 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--classes", type=int, help="spiral classes")
     t.add_argument("--points", type=int, help="spiral points per class")
     t.add_argument("--noise", type=float, help="spiral angle noise")
-    t.add_argument("--train-fraction", type=float, help="spiral share used for training")
+    t.add_argument("--train-fraction", type=float, help="share used for training (spiral 0.8; csv 0.85, as Boston)")
     t.add_argument("--drop-b", action="store_true", help="boston: train without the B column")
     t.add_argument("--mnist-source", choices=["auto", "download", "embedded"])
     t.add_argument("--time-budget", type=float, help="stop after this many seconds (0 = none)")
+    t.add_argument("--patience", type=int, help="early stopping: epochs without a better validation loss (0 = off)")
+    t.add_argument("--val-fraction", type=float, help="early stopping: share of the training split held out (0.15)")
+    t.add_argument("--csv", help="csv: the table to train on (CSV, TSV or ;-separated, UTF-8)")
+    t.add_argument("--target", help="csv: the column to predict")
+    t.add_argument("--task", dest="table_task", choices=["auto", "regression", "classification"],
+                   help="csv: default auto (numbers with many values: regression; text or few whole numbers: classes)")
+    t.add_argument("--missing", choices=["drop", "fill"],
+                   help="csv: drop rows with a missing value, or fill (training median / most frequent); default drop")
+    t.add_argument("--repeats", type=int, default=1,
+                   help="train on R seeded splits (seeds SEED..SEED+R-1); every metric as mean ± std with each value")
+    t.add_argument("--folds", dest="kfolds", type=int, default=0, help="k-fold cross-validation with K folds")
+    t.add_argument("--no-baselines", action="store_true",
+                   help="skip the baselines (the mean or majority class, and a linear model) on the same splits")
     t.add_argument("--out", help="save the trained model here (.safetensors)")
     t.add_argument("--json", action="store_true", help="print a JSON summary as the last line on stdout")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -84,8 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("predict", help="predict with a saved model")
     q.add_argument("--model", required=True, help="a .safetensors checkpoint saved with --out")
     q.add_argument("--input", required=True,
-                   help="boston: 13 comma-separated values in CSV order; 2-D sets (spiral, xor, ...): x,y; "
-                        "images: an image file")
+                   help="csv: a CSV of rows with the feature columns; boston: 13 comma-separated values in CSV order "
+                        "(or such a CSV); 2-D sets (spiral, xor, ...): x,y; images: an image file")
     q.add_argument("--json", action="store_true")
     return p
 
@@ -96,12 +111,28 @@ def config_from_args(a: argparse.Namespace) -> RunConfig:
              if f.name != "dataset" and getattr(a, f.name, None) is not None}
     if "hidden" in given:
         given["hidden"] = parse_hidden(given["hidden"])
-    if "features" in given:
-        given["features"] = parse_features(given["features"])
+    if "features" in given:  # computed features of a 2-D set, or a table's columns
+        parse = column_names if a.dataset == "csv" else parse_features
+        given["features"] = parse(given["features"])
+    if a.dataset == "csv" and not a.csv:
+        raise ConfigError("--dataset csv needs the table: --csv PATH (and --target COL)")
+    for flag in ("csv", "target", "table_task", "missing"):
+        if a.dataset != "csv" and getattr(a, flag, None) is not None:
+            raise ConfigError(f"--{flag.removeprefix('table_').replace('_', '-')} is for your own table; "
+                              "use it with --dataset csv --csv PATH")
     for flag in ("drop_b", "batch_norm", "nesterov"):  # store_true flags: only a given flag overrides the preset
         if not given.get(flag):
             given.pop(flag, None)
     return RunConfig(dataset=a.dataset, **{**PRESETS.get(a.dataset, {}), **given}).validate()
+
+
+def column_names(text: str) -> tuple[str, ...]:
+    """--features "age,city" as column names; an empty name is an error naming its position."""
+    names = [n.strip() for n in text.split(",")]
+    for i, name in enumerate(names, start=1):
+        if not name:
+            raise ConfigError(f'features "{text}": empty column name at position {i}; use e.g. "age,city"')
+    return tuple(names)
 
 
 def hidden_sizes(cfg: RunConfig) -> list[int] | None:
@@ -127,6 +158,8 @@ def summary(trainer, final) -> dict:
         out["diagnosis"] = _jsonable(run_diagnosis(trainer, final).as_dict())
     if cfg.dataset in PLANAR:
         out["features"] = list(cfg.features or RAW)
+    if final.best_epoch is not None:  # early stopping: the epoch whose weights the model keeps
+        out["best_epoch"] = final.best_epoch
     return out
 
 
@@ -138,18 +171,32 @@ def run_diagnosis(trainer, final):
     return diagnose(trainer.cfg, trainer.history, final, chance, trainer.limits.max_epochs)
 
 
+def _say_data(data) -> None:
+    if data.source_reason and data.source.startswith("embedded"):
+        print(f"dlcore: using the {data.source}: {data.source_reason}", file=sys.stderr)
+    elif data.name == "csv":  # what happened to missing values
+        print(f"dlcore: {data.source}: {data.source_reason}", file=sys.stderr)
+
+
 def cmd_train(a: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from . import checkpoint
+    from .data import load_data
+    from .evaluate import baselines
     from .train import Trainer
 
     cfg = config_from_args(a)
+    if a.repeats < 1 or a.kfolds < 0 or a.kfolds == 1:
+        raise ConfigError(f"--repeats {a.repeats} / --folds {a.kfolds}: use --repeats 1 or more and --folds 0 (none) "
+                          "or 2 or more")
     if a.out:
         checkpoint.check_target(a.out)  # before the run, not after it
-    trainer = Trainer(cfg)
-    if trainer.data.source_reason and trainer.data.source.startswith("embedded"):
-        print(f"dlcore: using the {trainer.data.source}: {trainer.data.source_reason}", file=sys.stderr)
+    if a.repeats > 1 or a.kfolds:
+        return _train_splits(a, cfg)
+    data = load_data(cfg)
+    trainer = Trainer(cfg, data)
+    _say_data(trainer.data)
     for note in trainer.notes:
         print(f"dlcore: note: {note}", file=sys.stderr)
     bar = tqdm(total=cfg.epochs, unit="epoch", file=sys.stderr, disable=a.quiet, dynamic_ncols=True)
@@ -170,25 +217,85 @@ def cmd_train(a: argparse.Namespace) -> int:
         path = checkpoint.save(trainer.trained(), a.out)
         print(f"dlcore: saved {path}", file=sys.stderr)
     s = summary(trainer, final)
+    if not a.no_baselines:  # on the same split; the whole training split, validation part included
+        s["baselines"] = baselines(data)
     if "diagnosis" in s:
         print(f"dlcore: diagnosis: {s['diagnosis']['text'].replace('**', '')}", file=sys.stderr)
-    if a.json:
-        print(json.dumps(s))
-    else:
-        keys = [k for k in ("train_loss", "test_loss", "train_accuracy", "test_accuracy", "test_rmse", "test_mae",
-                            "test_r2") if k in s]
-        print(" ".join(f"{k}={s[k]:.4f}" for k in keys) + f" params={s['params']} seconds={s['seconds']}")
+    _print_summary(s, a.json)
     return 0
 
 
-def cmd_predict(a: argparse.Namespace) -> int:
-    from pathlib import Path
+def _print_summary(s: dict, as_json: bool) -> None:
+    """A run's summary: the JSON object, or one line of key=value pairs with the baselines'."""
+    if as_json:
+        print(json.dumps(s))
+        return
+    base = " ".join(f"baseline_{name}_{k}={v:.4f}" for name, m in s.get("baselines", {}).items()
+                    for k, v in m.items() if k in SHOWN[1:] and k.startswith("test_"))
+    keys = [k for k in SHOWN if k in s]
+    print(" ".join(f"{k}={s[k]:.4f}" for k in keys) + f" params={s['params']} seconds={s['seconds']}"
+          + (f" {base}" if base else ""))
 
+
+SHOWN = ("train_loss", "test_loss", "train_accuracy", "test_accuracy", "test_rmse", "test_mae", "test_r2")
+
+
+def _train_splits(a: argparse.Namespace, cfg: RunConfig) -> int:
+    """--repeats / --folds: the run on every split, each metric as mean ± std with every value, beside the
+    baselines on the same splits; --out saves the first split's model with the figures in its metadata."""
+    import time
+
+    from . import checkpoint
+    from .evaluate import evaluate_splits, flat, splits
+
+    configs = splits(cfg, a.repeats, a.kfolds)
+    start = time.perf_counter()
+
+    def progress(i, c, final, trainer):
+        if i == 0:
+            _say_data(trainer.data)
+        if not a.quiet:
+            shown = " ".join(f"{k}={final.metrics[k]:.4f}" for k in SHOWN if k in final.metrics)
+            where = f"fold {c.fold + 1}/{c.folds}, seed {c.seed}" if c.folds else f"seed {c.seed}"
+            print(f"dlcore: split {i + 1}/{len(configs)} ({where}): {shown} ({final.message})", file=sys.stderr)
+
+    result = evaluate_splits(cfg, configs, with_baselines=not a.no_baselines, progress=progress)
+    trainer, final = result["first"]
+    s = summary(trainer, final)
+    s.update(flat(result["metrics"]))  # each metric: the mean, its _std and its _values over the splits
+    s["seconds"] = round(time.perf_counter() - start, 3)
+    s["evaluation"] = {"splits": result["splits"], "runs": result["runs"]}
+    if result["baselines"]:
+        s["baselines"] = {name: flat(m) for name, m in result["baselines"].items()}
+    if a.out:
+        tm = trainer.trained()
+        tm.meta["metrics"] = flat(result["metrics"])
+        tm.meta["metrics_over"] = result["splits"]
+        print(f"dlcore: saved {checkpoint.save(tm, a.out)} (the model of the first split)", file=sys.stderr)
+    if a.json:
+        print(json.dumps(_jsonable(s), allow_nan=False))
+        return 0
+    for k in (k for k in SHOWN if k in result["metrics"]):
+        m = result["metrics"][k]
+        values = ", ".join(f"{v:.4f}" for v in m["values"])
+        print(f"{k} = {m['mean']:.4f} ± {m['std']:.4f} over {result['splits']}: {values}")
+    for name, m in result["baselines"].items():
+        shown = ", ".join(f"{k} {v['mean']:.4f} ± {v['std']:.4f}" for k, v in m.items() if k.startswith("test_"))
+        print(f"baseline {name} ({BASELINE_WORDS[name]}): {shown}")
+    return 0
+
+
+BASELINE_WORDS = {"mean": "the training mean or majority class", "linear": "a linear model"}
+
+
+def cmd_predict(a: argparse.Namespace) -> int:
     from . import checkpoint, predict
     from .limits import Limits, read_regular_file
 
     tm = checkpoint.load(a.model)  # a regular file under the size limit, read with a bounded read
     ds = tm.cfg.dataset
+    if ds == "csv" or (ds == "boston" and Path(a.input).is_file()):
+        return _predict_table(a, tm)
     if ds == "boston":
         price, warnings = predict.predict_price(tm, a.input.split(","))
         for w in warnings:
@@ -232,6 +339,27 @@ def _planar_prediction(tm, xy: list[float]) -> tuple[dict, str]:
     result["label"] = max(result["probabilities"], key=result["probabilities"].get)
     result["warnings"] = warnings
     return result, f"class {result['label']} ({max(probs):.3f})"
+def _predict_table(a: argparse.Namespace, tm) -> int:
+    """Rows of a CSV through a table's model: one row -> its prediction; several -> the CSV with prediction columns."""
+    from .tabular import predict_rows, prep_of, read_table, with_predictions
+
+    rows = read_table(a.input, what=f"the input {a.input}", min_columns=1)
+    result, warnings = predict_rows(tm, rows)
+    for w in warnings:
+        print(f"dlcore: warning: {w}", file=sys.stderr)
+    target = prep_of(tm).target
+    if a.json:
+        records = [{k: v for k, v in r.items() if not (isinstance(v, float) and math.isnan(v))}
+                   for r in result.to_dict(orient="records")]
+        print(json.dumps(_jsonable({"dataset": tm.cfg.dataset, "target": target, "predictions": records,
+                                    "warnings": warnings}), allow_nan=False))
+    elif len(rows) == 1 and result["prediction"].notna().all():
+        r = result.iloc[0]
+        p = f"{r['prediction']:.4g}" if tm.cfg.task == "regression" else f"{r['prediction']} ({r['probability']:.3f})"
+        print(f"predicted {target}: {p}")
+    else:
+        print(with_predictions(rows, result).to_csv(index=False), end="")
+    return 0
 
 
 def _format_table(rows: list[dict]) -> str:

@@ -136,9 +136,9 @@ def check_target(path: str | os.PathLike) -> Path:
 
 
 def _header(blob: bytes) -> dict:
-    # a safetensors file starts with its header's length (8 bytes, little-endian) and then "{": a length whose low
-    # byte is 0x80 must not pass for a pickle's first byte
-    if (blob[:1] == b"\x80" or blob[:4] == b"PK\x03\x04") and blob[8:9] != b"{":
+    # a pickle starts with 0x80 (protocol 2+), torch.save with a ZIP's "PK"; a safetensors file with its header's size,
+    # whose first byte is 0x80 for one size in 256, so the JSON header's "{" at byte 8 tells the two apart
+    if (blob[:1] == b"\x80" and blob[8:9] != b"{") or blob[:4] == b"PK\x03\x04":
         raise CheckpointError("the file is a pickle / torch.save file, which dlcore never loads (unpickling can run "
                               "code); upload a .safetensors checkpoint saved by the playground")
     if len(blob) < 10:

@@ -86,6 +86,56 @@ def load_data():
     t = lambda a: torch.tensor(a, dtype=torch.float32)
     return t(x[tr]), t(y[tr]), t(x[te]), t(y[te])
 ''',
+    "csv": '''CSV = sys.argv[2] if len(sys.argv) > 2 else {csv!r}
+TARGET = {target!r}
+FEATURES = {features!r}  # () = every column but the target
+TASK = {task!r}
+MISSING = {missing!r}  # "drop": a row with a gap is left out; "fill": gaps get the training median / most frequent
+
+
+def keys(col):
+    """Category values as text (whole numbers read as floats because of gaps keep no ".0"); gaps stay gaps."""
+    values = col.dropna()
+    if col.dtype.kind == "f" and (values == values.round()).all():
+        col = col.astype("Int64")
+    return col.astype(str).str.strip().where(col.notna())
+
+
+def load_data():
+    """Your table as the playground prepared it: rows without a target (with MISSING="drop": with any gap) left out,
+    the split as sklearn's train_test_split(test_size={test}, random_state=SEED), numbers standardised and gaps filled
+    with the training rows' statistics, categories one-hot encoded over the values the training rows have."""
+    df = pd.read_csv(CSV, sep=None, engine="python", skipinitialspace=True, na_values=["?"])  # delimiter detected
+    features = list(FEATURES) or [c for c in df.columns if c != TARGET]
+    df = df[df[TARGET].notna()]
+    if MISSING == "drop":
+        df = df.dropna(subset=features)
+    perm = np.random.RandomState(SEED).permutation(len(df))
+    n_test = math.ceil(len(df) * {test})
+    te, tr = perm[:n_test], perm[n_test:]
+    blocks = []
+    for name in features:
+        col = df[name]
+        if col.dtype.kind in "iuf":  # a number: standardised with the training rows' mean and std
+            train = col.iloc[tr].dropna().to_numpy(float)
+            v = col.fillna(np.median(train)).to_numpy(float)
+            blocks.append(((v - train.mean()) / (train.std() or 1.0))[:, None])
+        else:  # a category: one column per value the training rows have
+            k = keys(col)
+            counts = k.iloc[tr].value_counts()
+            k = k.fillna(counts.index[0])
+            blocks.append(np.stack([(k == c).to_numpy(float) for c in sorted(counts.index)], axis=1))
+    x = torch.tensor(np.concatenate(blocks, axis=1), dtype=torch.float32)
+    if TASK == "classification":
+        k = keys(df[TARGET])
+        numeric = df[TARGET].dtype.kind in "iuf"
+        classes = sorted(k.unique(), key=float if numeric else str)
+        y = torch.tensor(pd.Index(classes).get_indexer(k), dtype=torch.long)
+    else:
+        classes = [TARGET]
+        y = torch.tensor(df[TARGET].to_numpy(float), dtype=torch.float32)[:, None]
+    return x[tr], y[tr], x[te], y[te], len(classes)
+''',
     "images": '''def load_data():
     """{title} from torchvision as resident tensors (N, 1, 28, 28), normalised as in seed 001."""
     import torchvision
@@ -190,9 +240,13 @@ def _step_code(cfg: RunConfig) -> str:
 def to_pytorch_code(cfg: RunConfig) -> str:
     """A standalone script reproducing `cfg`'s run in plain PyTorch: same data, split, init, loop and losses."""
     task, images, flat = cfg.task, cfg.dataset in ("mnist", "fashion"), cfg.dataset in PLANAR
-    n_in = {"boston": 12 if cfg.drop_b else 13}.get(cfg.dataset, len(cfg.features or RAW) if flat else 784)
-    n_out = {"boston": 1}.get(cfg.dataset, (planar_classes(cfg.dataset, cfg.classes) or 1) if flat else 10)
-    if flat:
+    n_in = {"boston": 12 if cfg.drop_b else 13, "csv": "x.shape[1]"}.get(
+        cfg.dataset, len(cfg.features or RAW) if flat else 784)
+    n_out = {"boston": 1, "csv": "n_out"}.get(cfg.dataset, (planar_classes(cfg.dataset, cfg.classes) or 1) if flat else 10)
+    if cfg.dataset == "csv":  # sizes known once the table is read: the script takes them from its data
+        data = DATA["csv"].format(csv=cfg.csv, target=cfg.target, features=tuple(cfg.features), task=task,
+                                  missing=cfg.missing, test=round(1.0 - cfg.train_fraction, 9))
+    elif flat:
         data = _planar_data(cfg)
     elif cfg.dataset == "boston":
         csv_path = str(resources.files("dlcore").joinpath("data/boston_housing.csv"))
@@ -236,15 +290,22 @@ def to_pytorch_code(cfg: RunConfig) -> str:
                 f"        out = {forward}\n"
                 f"        return {loss_of}.item(), {metric}\n")
     kind = "spiral" if flat else cfg.dataset  # every 2-D set's script needs what the spiral's does
-    imports = "\n".join(f"import {m}" for m in sorted(["math", "sys", *{"boston": ["csv"], "spiral": []}.get(kind,
+    imports = "\n".join(f"import {m}" for m in sorted(["math", "sys", *{"boston": ["csv"], "spiral": [], "csv": []}.get(kind,
                                                                                                           ["os"])]))
     if cfg.dataset == "boston":
         imports += "\n\nimport numpy as np"
-    needs = {"spiral": "torch", "boston": "torch and numpy"}.get(kind, "torch and torchvision")
-    usage = {"boston": " [CSV]", "spiral": ""}.get(kind, "  (images are downloaded into $DATA, default ./data)")
+    if cfg.dataset == "csv":
+        imports += "\n\nimport numpy as np\nimport pandas as pd"
+    needs = {"spiral": "torch", "boston": "torch and numpy", "csv": "torch, numpy and pandas"}.get(
+        kind, "torch and torchvision")
+    usage = {"boston": " [CSV]", "spiral": "", "csv": " [CSV]"}.get(
+        kind, "  (images are downloaded into $DATA, default ./data)")
     batch = "None  # full batch" if full_batch else str(cfg.batch_size)
+    first = "x, y, x_test, y_test, n_out = load_data()\n" if cfg.dataset == "csv" else "x, y, x_test, y_test = load_data()\n"
+    if cfg.patience:
+        first += f"# early stopping (patience {cfg.patience}) is left out: this loop trains every epoch\n"
     main = ("torch.set_flush_denormal(True)  # long runs stay fast: tiny weights become 0, not slow denormals\n"
-            "x, y, x_test, y_test = load_data()\n"
+            + first
             + ("x, x_test = features(x), features(x_test)  # the model's input: the chosen features\n"
                if flat and tuple(cfg.features or RAW) != RAW else "")
             + "torch.manual_seed(SEED)  # the same initial weights (and dropout masks) as the playground's run\n"

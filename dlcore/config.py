@@ -69,6 +69,8 @@ TASKS = {"spiral": "classification", "boston": "regression", "mnist": "classific
 DATASETS = tuple(TASKS)
 MAX_ADDED_POINTS = 1000  # points a user may add to a 2-D set by clicking
 ADDED_LIM = 2.0  # added points lie within [-2, 2]²; the 2-D sets lie in [-1, 1]²
+DATASETS = (*TASKS, "csv")  # csv: your own table, its task from the target (or the user)
+TABLE_TASKS = ("auto", "regression", "classification")  # csv: the task follows the target unless the user says
 DEFAULT_LOSS = {"classification": "cross_entropy", "regression": "mse"}
 
 
@@ -118,14 +120,27 @@ class RunConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | mps
     time_budget: float = 0.0  # seconds; 0 = the server limit only
+    # early stopping: a validation part of the training split, never the test split
+    patience: int = 0  # epochs without a better validation loss before training stops; 0 = off
+    val_fraction: float = 0.15  # share of the training split held out as validation when patience > 0
+    # csv: the user's own table (dlcore/tabular.py); the split is train_fraction's, as Boston's 85/15
+    csv: str = ""  # the table's path (the CLI's --csv; in the app, the uploaded file)
+    target: str = ""  # the column to predict
+    features: tuple[str, ...] = ()  # the feature columns; () = every column but the target
+    table_task: str = "auto"  # auto (from the target's values) | regression | classification
+    missing: str = "drop"  # a row with a missing value: "drop" it, or "fill" it (training median / most frequent)
+    # k-fold cross-validation: the data cut into `folds` seeded parts, part `fold` held out (0 = the usual split)
+    folds: int = 0
+    fold: int = 0
 
     @property
     def task(self) -> str:
-        return TASKS[self.dataset]
+        """classification or regression; a table's is "auto" until its target has been read (tabular.resolve)."""
+        return self.table_task if self.dataset == "csv" else TASKS[self.dataset]
 
     @property
     def loss_name(self) -> str:
-        return self.loss or DEFAULT_LOSS[self.task]
+        return self.loss or DEFAULT_LOSS.get(self.task, "")
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
@@ -179,7 +194,7 @@ class RunConfig:
         choice("activation", self.activation, models.ACTIVATIONS)
         choice("optimizer", self.optimizer, optim.OPTIMIZERS)
         choice("scheduler", self.scheduler, optim.SCHEDULERS)
-        choice(f"loss for {self.task}", self.loss_name, optim.LOSSES[self.task])
+        self._validate_loss_and_table(choice)
         choice("mnist source", self.mnist_source, ("auto", "download", "embedded"))
         choice("device", self.device, ("auto", "cpu", "cuda", "mps"))
         if self.model in ("ffn", "cnn") and self.dataset not in ("mnist", "fashion"):
@@ -198,6 +213,8 @@ class RunConfig:
         whole("batch size", self.batch_size, 0, 1_000_000, "use 0 for full batch or a positive batch size such as 64")
         whole("seed", self.seed, 0, 2**31 - 1, "use a seed between 0 and 2147483647")
         number("time budget", self.time_budget, 0.0, 1e9, "use 0 (no budget) or a number of seconds")
+        whole("patience", self.patience, 0, lim.max_epochs, "use 0 (no early stopping) or a number of epochs such as 20")
+        number("validation fraction", self.val_fraction, 0.05, 0.5, "use a validation fraction between 0.05 and 0.5")
         if not isinstance(self.hidden, (tuple, list)) or not all(type(h) is int for h in self.hidden):
             raise ConfigError(f"hidden layers {self.hidden!r} must be a list of whole numbers; use e.g. (100, 25)")
         parse_hidden(list(self.hidden), lim)
@@ -206,10 +223,31 @@ class RunConfig:
         _check_planar(self)
         return self
 
+    def _validate_loss_and_table(self, choice) -> None:
+        choice("task", self.table_task, TABLE_TASKS)
+        choice("missing values", self.missing, ("drop", "fill"))
+        if self.task in optim.LOSSES:
+            choice(f"loss for {self.task}", self.loss_name, optim.LOSSES[self.task])
+        elif self.loss:  # a table whose task is still "auto": the loss must suit one of the tasks
+            choice("loss", self.loss, sorted(set().union(*optim.LOSSES.values())))
+        if self.folds != 0 and (isinstance(self.folds, bool) or not isinstance(self.folds, int) or not 2 <= self.folds <= 100):
+            raise ConfigError(f"folds {self.folds!r} is out of range; use 0 (one seeded split) or 2 to 100 folds")
+        if isinstance(self.fold, bool) or not isinstance(self.fold, int) or not 0 <= self.fold < max(self.folds, 1):
+            raise ConfigError(f"fold {self.fold!r} is out of range; use 0 to {max(self.folds - 1, 0)}")
+        for name in ("csv", "target"):
+            if not isinstance(getattr(self, name), str):
+                raise ConfigError(f"{name} {getattr(self, name)!r} must be text")
+        if not isinstance(self.features, (tuple, list)) or not all(isinstance(f, str) for f in self.features):
+            raise ConfigError(f"features {self.features!r} must be a list of column names; use e.g. ('age', 'city')")
+        if self.dataset == "csv" and not self.target.strip():
+            raise ConfigError("the target column is not given; name the column to predict (--target COL)")
+
 
 def _check_planar(cfg: RunConfig) -> None:
     """The 2-D sets' own settings: known input features, and added points inside the plane with a valid label."""
     planar = cfg.dataset in PLANAR
+    if cfg.dataset == "csv":  # a table's features are its columns (checked with the table)
+        return
     if not isinstance(cfg.features, (tuple, list)) or not all(isinstance(f, str) for f in cfg.features):
         raise ConfigError(f"input features {cfg.features!r} must be a list of names; choose from {list(FEATURES)}")
     if cfg.features and not planar:

@@ -7,6 +7,7 @@ Images are kept as normalised float32 (N, 1, 28, 28); tabular data as float32 (N
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
 import math
 import os
@@ -154,11 +155,33 @@ def boston_split(n: int, test_fraction: float = 0.15, random_state: int = 73) ->
     return perm[n_test:], perm[:n_test]
 
 
+def fold_rows(n: int, folds: int, fold: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(train rows, test rows) of k-fold cross-validation: a seeded permutation cut into `folds` near-equal parts,
+    part `fold` held out. Over the folds every row is tested exactly once."""
+    parts = np.array_split(np.random.RandomState(seed).permutation(n), folds)
+    return np.concatenate(parts[:fold] + parts[fold + 1:]), parts[fold]
+
+
+def split_rows(n: int, cfg: RunConfig, test_fraction: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
+    """A table's (train rows, test rows): fold `cfg.fold` of `cfg.folds`, else the seeded split (sklearn's, as Boston)."""
+    if cfg.folds:
+        return fold_rows(n, cfg.folds, cfg.fold, cfg.seed)
+    return boston_split(n, test_fraction, random_state=cfg.seed)
+
+
+def refold(data: Data, cfg: RunConfig) -> Data:
+    """The data's train and test parts pooled and cut into cfg's fold (loaders whose inputs do not depend on the
+    split: the spiral, images)."""
+    x, y = torch.cat([data.x_train, data.x_test]), torch.cat([data.y_train, data.y_test])
+    tr, te = (torch.from_numpy(i) for i in fold_rows(len(x), cfg.folds, cfg.fold, cfg.seed))
+    return dataclasses.replace(data, x_train=x[tr], y_train=y[tr], x_test=x[te], y_test=y[te])
+
+
 def load_boston(cfg: RunConfig) -> Data:
     header, table = boston_table()
     names = header[:13]
     x, y = table[:, :13], table[:, 13:14]
-    tr, te = boston_split(len(x), random_state=cfg.seed)
+    tr, te = split_rows(len(x), cfg)
     features = boston_info(names, x[tr])  # all 13, so a form can still show B when the model does not use it
     if cfg.drop_b:
         keep = [j for j, n in enumerate(names) if n != "B"]
@@ -278,15 +301,30 @@ def io_shape(cfg: RunConfig) -> tuple[tuple[int, ...], int]:
         return (2,), planar_classes(cfg.dataset, cfg.classes) or 1
     if cfg.dataset == "boston":
         return (12 if cfg.drop_b else 13,), 1
+    if cfg.dataset == "csv":
+        from .tabular import table_shape  # tabular builds on this module
+
+        return table_shape(cfg)
     return (1, 28, 28), 10
 
 
-LOADERS = {"spiral": load_spiral, "boston": load_boston, "mnist": load_mnist, "fashion": load_fashion,
+def load_csv(cfg: RunConfig) -> Data:
+    """The user's table at cfg.csv, prepared on cfg's split (dlcore/tabular.py)."""
+    from .tabular import load_csv as load  # tabular builds on this module
+
+    return load(cfg)
+
+
+LOADERS = {"spiral": load_spiral, "boston": load_boston, "mnist": load_mnist, "fashion": load_fashion, "csv": load_csv,
            **{name: load_planar for name in PLANAR}}
+SPLIT_AWARE = {"boston", "csv"}  # loaders that cut folds themselves: their standardisation follows the training part
 
 
 def load_data(cfg: RunConfig, device: torch.device | str = "cpu") -> Data:
-    """Load the dataset named by cfg.dataset onto `device`."""
+    """Load the dataset named by cfg.dataset onto `device` (cfg's fold of it with cfg.folds)."""
     if cfg.dataset not in LOADERS:
         raise ConfigError(f"dataset {cfg.dataset!r} is unknown; choose from {sorted(LOADERS)}")
-    return LOADERS[cfg.dataset](cfg).to(device)
+    data = LOADERS[cfg.dataset](cfg)
+    if cfg.folds and cfg.dataset not in SPLIT_AWARE:
+        data = refold(data, cfg)
+    return data.to(device)

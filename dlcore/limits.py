@@ -39,6 +39,9 @@ class Limits:
     max_seconds: float = 600.0  # wall-clock budget of one training job
     max_image_pixels: int = 16_000_000  # decoded pixels of an uploaded image
     max_upload_bytes: int = 50_000_000  # checkpoint or image upload
+    max_rows: int = 200_000  # rows of an uploaded table (CSV)
+    max_columns: int = 200  # columns of an uploaded table
+    max_categories: int = 50  # distinct values of a text column one-hot encoded (and classes of a table's target)
 
     @classmethod
     def from_env(cls) -> Limits:

@@ -32,6 +32,7 @@ class Progress:
     status: str = "running"  # running | finished | stopped | time_limit | diverged
     message: str = ""
     layers: list[dict] | None = None  # per weighted layer (dlcore.netstats): weight_norm, grad_norm, saturated/dead
+    best_epoch: float | None = None  # early stopping: the epoch whose weights the model keeps (final record only)
 
     def as_dict(self) -> dict:
         return asdict(self)

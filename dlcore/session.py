@@ -89,11 +89,17 @@ def data_key(cfg: RunConfig) -> tuple:
     """What decides a run's data: two configs with the same key train and test on the same points."""
     if cfg.dataset in ("mnist", "fashion"):
         return (cfg.dataset, cfg.mnist_source)  # images do not depend on the spiral/boston fields
-    return (cfg.dataset, cfg.classes, cfg.points, cfg.noise, cfg.train_fraction, cfg.seed, cfg.drop_b, cfg.mnist_source)
+    key = (cfg.dataset, cfg.classes, cfg.points, cfg.noise, cfg.train_fraction, cfg.seed, cfg.drop_b, cfg.mnist_source,
+           cfg.features, cfg.added_points)
+    if cfg.dataset == "csv":  # a table: which file, which columns, how prepared, which fold
+        key += (cfg.csv, cfg.target, cfg.table_task, cfg.missing, cfg.folds, cfg.fold)
+    return key
 
 
 def cached_data(cfg: RunConfig) -> Data:
     """The run's dataset, loaded once per process; every run gets a shallow copy over the same read-only tensors."""
+    if cfg.dataset == "csv" or cfg.folds:  # a table is cached by its file's version in dlcore.tabular; folds are rare
+        return load_data(cfg)
     key = data_key(cfg)
     with _DATA_LOCK:
         if key in _DATA_CACHE:

@@ -7,6 +7,7 @@ drains it with a progress bar, the Gradio handlers turn each record into plots. 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +29,7 @@ __all__ = ["DeviceError", "Progress", "Resume", "TrainedModel", "Trainer", "avai
            "flush_denormals", "forward_chunked", "resolve_device", "train"]
 
 DIVERGE_FACTOR = 1e6  # a loss this many times its first value (or non-finite) counts as diverged
+VAL_SEED_OFFSET = 2  # the validation part's permutation is seeded apart from the spiral's split (seed + 1)
 
 
 def available_devices() -> list[str]:
@@ -62,6 +64,21 @@ def _metrics(task: str, out: torch.Tensor, y: torch.Tensor) -> dict:
     return {"rmse": math.sqrt(mse), "mae": err.abs().mean().item(), "r2": 1.0 - mse / var if var > 0 else float("nan")}
 
 
+def hold_out(data: Data, fraction: float, seed: int) -> tuple[Data, tuple[torch.Tensor, torch.Tensor]]:
+    """A seeded validation part of the training split: (the data with the rest as its training split, (x_val, y_val)).
+
+    Early stopping watches this part, never the test split, so the test numbers stay an honest estimate."""
+    n = len(data.x_train)
+    n_val = max(1, round(n * fraction))
+    if n - n_val < 1:
+        raise ConfigError(f"the training split has only {n} samples: too few to hold out a validation part for early "
+                          "stopping; use patience 0 or more data")
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed + VAL_SEED_OFFSET)).to(data.x_train.device)
+    val, rest = perm[:n_val], perm[n_val:]
+    kept = dataclasses.replace(data, x_train=data.x_train[rest], y_train=data.y_train[rest])
+    return kept, (data.x_train[val], data.y_train[val])
+
+
 @dataclass
 class Resume:
     """Where a run picks up: an earlier run's weights, and its optimizer's state when the optimizer is the same."""
@@ -83,6 +100,11 @@ class Trainer:
         self.cfg = cfg.validate(self.limits)
         self.device = resolve_device(cfg.device)
         self.data = (data if data is not None else load_data(cfg)).to(self.device)
+        if cfg.dataset == "csv" and cfg.table_task != self.data.task:  # "auto": the task the table's target asks for
+            self.cfg = cfg = cfg.replace(table_task=self.data.task).validate(self.limits)
+        self.val: tuple[torch.Tensor, torch.Tensor] | None = None  # early stopping's validation part
+        if cfg.patience:
+            self.data, self.val = hold_out(self.data, cfg.val_fraction, cfg.seed)
         n = len(self.data.x_train)
         spec = OPTIMIZERS[cfg.optimizer]
         self.notes: list[str] = []
@@ -153,6 +175,7 @@ class Trainer:
             "class_names": d.class_names, "feature_names": d.feature_names, "norm": d.norm, "info": d.info,
             "data_source": d.source, "metrics": dict(last.metrics, train_loss=last.train_loss,
                                                      test_loss=last.test_loss) if last else {},
+            **({"best_epoch": last.best_epoch} if last is not None and last.best_epoch is not None else {}),
         })
 
     def run(self, should_stop: Callable[[], bool] | None = None,  # noqa: C901, PLR0915  one loop, read top to bottom
@@ -182,6 +205,8 @@ class Trainer:
         self._loss_sum = torch.zeros((), device=self.device)
         self._correct = torch.zeros((), device=self.device, dtype=torch.long)
         self._seen = 0
+        self._best: tuple[float, float, dict] | None = None  # early stopping: (validation loss, epoch, weights)
+        self._since_best, self._early = 0, False
         model.train()
         stopped = False
         for epoch in range(cfg.epochs):
@@ -232,6 +257,8 @@ class Trainer:
             if rec is None:
                 break
             yield rec
+            if self._early:
+                break
         final = self._final_record()
         self.history.append(final)
         yield final
@@ -272,6 +299,8 @@ class Trainer:
         if with_test:
             self._snapshot = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
             self._good = f"last good weights (from epoch {epoch_pos:g})"
+            if self.val is not None:
+                metrics["val_loss"] = self._watch(epoch_pos)
         self._samples += self._seen
         rec = Progress(epoch=round(epoch_pos, 4), epochs=self.cfg.epochs, step=self._step, train_loss=train_loss,
                        test_loss=test_loss, metrics=metrics,
@@ -289,17 +318,38 @@ class Trainer:
         self.history.append(rec)
         return rec
 
+    def _watch(self, epoch_pos: float) -> float:
+        """Early stopping: the validation loss now; keeps the best epoch's weights, and ends the run after `patience`
+        epochs without a better one."""
+        x, y = self.val
+        val_loss = self.loss_fn(forward_chunked(self.model, x), y).item()
+        if self._best is None or val_loss < self._best[0]:
+            self._best = (val_loss, epoch_pos, {k: v.detach().clone() for k, v in self.model.state_dict().items()})
+            self._since_best = 0
+        else:
+            self._since_best += 1
+            if self._since_best >= self.cfg.patience and epoch_pos < self.cfg.epochs:
+                self._early = True
+                self._message += (f" stopped early at epoch {epoch_pos:g}: the validation loss had not improved for "
+                                  f"{self.cfg.patience} epochs;")
+        return val_loss
+
     def _final_record(self) -> Progress:
+        best_epoch, kept = None, ""
+        if self._best is not None:  # the best epoch's weights are the model, whatever ended the run
+            val_loss, best_epoch, weights = self._best
+            self.model.load_state_dict(weights)
+            kept = f"; kept the weights of epoch {best_epoch:g} (best validation loss {val_loss:.4g})"
         train, test = self.evaluate("train"), self.evaluate("test")
         metrics = {f"train_{k}": v for k, v in train.items() if k != "loss"}
         metrics.update({f"test_{k}": v for k, v in test.items() if k != "loss"})
         epochs_done = self.history[-1].epoch if self.history else 0
-        message = self._message.strip() or f"finished {self.cfg.epochs} epochs"
+        message = (self._message.strip().rstrip(";") or f"finished {self.cfg.epochs} epochs") + kept
         return Progress(epoch=epochs_done, epochs=self.cfg.epochs, step=self._step, train_loss=train["loss"],
                         test_loss=test["loss"], metrics=metrics,
                         samples_per_second=self._samples / max(self._train_time, 1e-9),
                         elapsed=time.perf_counter() - self._start, lr=self.optimizer.param_groups[0]["lr"],
-                        done=True, status=self._status, message=message,
+                        done=True, status=self._status, message=message, best_epoch=best_epoch,
                         layers=self.layer_stats() if self.stats_every else None)
 
     def layer_stats(self) -> list[dict]:

@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 from . import admission, sessions, settings, store
 from .assets import CSS
 from .settings import DEVICE_CHOICES, DOWNLOAD_DIR, remove_download_dir
-from .tabs import about, boston, digits, seedlab, spiral
+from .tabs import about, digits, seedlab, spiral, tables
 from .training import warm_up
 from .widgets import quiet_choice_refusals
 
@@ -31,7 +31,7 @@ def build_demo() -> gr.Blocks:
         gr.Markdown("# 🧠 Neural Network Playground\nPick a model, train it live, then ask it questions. "
                     f"Training runs on **{DEVICE_CHOICES[1].upper()}**; see *About* for what each control does.")
         with gr.Tabs(overflow_behavior="wrap"):  # every tab in sight on a phone, not behind a "..." menu
-            tabs = {"spiral": spiral.build(demo), "boston": boston.build(demo), "digits": digits.build(demo)}
+            tabs = {"spiral": spiral.build(demo), "tables": tables.build(demo), "digits": digits.build(demo)}
             seedlab.build(demo, tabs["spiral"])
             about.build(demo)
         # The admission gate (playground/admission.py) caps training and the other events separately, so gradio's

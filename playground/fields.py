@@ -138,6 +138,8 @@ FIELDS: dict[str, Field] = {f.name: f for f in (
     Field("scheduler", "LR schedule", "choice", "training", choices=tuple(sorted(SCHEDULERS))),
     Field("device", "Device", "choice", "training", help=f"auto = {DEVICE_CHOICES[1]} here",
           choices=tuple(DEVICE_CHOICES)),
+    Field("patience", "Early stopping patience", "int", "training", example="20",
+          help="epochs without a better validation loss (on 15 % of the training split); 0 = off"),
 )}
 
 
@@ -170,17 +172,26 @@ PLANAR_FIELDS = (  # the 2-D tab's own fields, after the spiral's original ones
 # The API order of each training endpoint is a contract: append new fields at the end.
 SPIRAL = tuple(dataclasses.replace(f, choices=PLANAR_LOSSES) if f.name == "loss" else f for f in table(
     "classes", "points", "noise", "train_fraction", "seed", "model", "hidden", "activation", "optimizer", "lr", "loss",
-    "epochs", "batch_size", "weight_decay", "l1", "l2", "dropout", "scheduler", "device", "momentum",
+    "epochs", "batch_size", "weight_decay", "l1", "l2", "dropout", "scheduler", "device", "momentum", "patience",
     loss="classification", classes={"help": "spiral only: its number of arms"})) + PLANAR_FIELDS
 BOSTON = table("model", "hidden", "activation", "optimizer", "lr", "loss", "epochs", "batch_size", "weight_decay", "l1",
-               "l2", "dropout", "scheduler", "device", "seed", "drop_b", "momentum", loss="regression",
+               "l2", "dropout", "scheduler", "device", "seed", "drop_b", "momentum", "patience", loss="regression",
                seed={"label": "Seed (sets the split too)"})
 DIGITS = (
     Field("dataset", "Dataset", "choice", "data", labels=DIGIT_DATASETS, params=True,
           help="MNIST: the full 60,000 digits if they can be downloaded, else the built-in 5,000 (the status says which)"),
     Field("model", "Architecture", "choice", "model", labels=DIGIT_MODELS, params=True),
     *table("activation", "optimizer", "lr", "loss", "epochs", "batch_size", "weight_decay", "scheduler", "device",
-           "seed", "momentum", loss="classification", seed={"group": "training"}),
+           "seed", "momentum", "patience", loss="classification", seed={"group": "training"}),
+)
+# The Tables tab (/train_table): Boston's settings, with a loss for either task, since a table's task follows its target
+TABLE_LOSSES = {"auto (MSE, or cross-entropy for classes)": {"loss": ""},
+                **{name: {"loss": name} for name in ("mse", "l1", "huber", "cross_entropy", "nll")}}
+TABLES = (
+    *table("model", "hidden", "activation", "optimizer", "lr"),
+    Field("loss", "Loss", "choice", "training", labels=TABLE_LOSSES, help="mse, l1, huber: numbers; the rest: classes"),
+    *table("epochs", "batch_size", "weight_decay", "l1", "l2", "dropout", "scheduler", "device", "seed", "momentum",
+           "patience", seed={"label": "Seed (sets the split too)", "group": "training"}),
 )
 
 

@@ -123,6 +123,10 @@ def protect(button: gr.DownloadButton) -> gr.DownloadButton:
     """Exempt the files this button offers from gradio's delete_cache (the tab frees them itself)."""
     button.keep_in_cache = KEEP
     return button
+def download_file(name: str) -> Path:
+    """A fresh path named `name` in this process's download folder (old files pruned), for a file a handler returns."""
+    _prune_downloads()
+    return Path(tempfile.mkdtemp(dir=DOWNLOAD_DIR)) / name
 
 
 def save_for_download(tm: TrainedModel, stem: str) -> str:

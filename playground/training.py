@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from dlcore import evaluate
 from dlcore.config import RunConfig
 from dlcore.data import io_shape
 from dlcore.defaults import DEFAULTS
@@ -25,7 +26,17 @@ from dlcore.netstats import dead_text, finding
 from dlcore.plots import CURVE_POINTS, LAYER_PANELS, curves_frame, layer_frame
 from dlcore.presets import preset
 from dlcore.records import Progress
-from dlcore.session import LiveRun, drop_candidate, keep_candidate, resume_of, status_line, stopped_run
+from dlcore.session import (
+    STOP_WAIT,
+    Job,
+    LiveRun,
+    cached_data,
+    drop_candidate,
+    keep_candidate,
+    resume_of,
+    status_line,
+    stopped_run,
+)
 
 from . import settings, store
 from .fields import Field, applies, args, build_config, defaults, view_options, widget_values
@@ -77,18 +88,27 @@ class TrainingSpec:
     # with the tab's view options ({name: value} of its fields with view=True) when it has any
     note: Callable[[LiveRun], str] | None = None  # appended to every status line (e.g. where the data came from)
     inside: bool = False  # the weights-and-gradients view (TrainingTab.inside): per-layer norms, saturated/dead units
+    inputs: tuple[str, ...] = ()  # the tab's own inputs (not fields), first in the API, e.g. the Tables tab's table
+    configure: Callable[[RunConfig, dict], RunConfig] | None = None  # applies those inputs to the config
 
     @property
     def outputs(self) -> tuple[str, ...]:
         """The training event's outputs, in order (derived, never counted by hand)."""
         return ("status", "loss", "metric", *self.views, *(INSIDE if self.inside else ()), "state", "download")
 
+    @property
+    def names(self) -> list[str]:
+        """The training endpoint's parameters, in API order: the tab's own inputs, then its fields."""
+        return [*self.inputs, *(f.name for f in self.fields)]
+
     def config(self, values: dict) -> RunConfig:
-        return build_config(self.fields, values, self.dataset)
+        cfg = build_config(self.fields, values, self.dataset)
+        return self.configure(cfg, values) if self.configure else cfg
 
     def args(self, /, **changes) -> dict:
-        """The tab's values by name, the preset's with `changes` (tests and benchmarks)."""
-        return args(self.fields, self.dataset, **changes)
+        """The tab's values by name, the preset's with `changes` (tests and benchmarks); own inputs default to None."""
+        own = {n: changes.pop(n, None) for n in self.inputs}
+        return {**own, **args(self.fields, self.dataset, **changes)}
 
     @property
     def continue_api_name(self) -> str:
@@ -99,9 +119,12 @@ class TrainingSpec:
         """Train with the tab's values; yield {output name: value} updates, the last with the final views.
 
         `resume`: continue the tab's model (Continue) instead of starting afresh; its curves go on."""
-        default = store.default_model(self.key) if self.key in DEFAULTS else None  # what the tab answers with now
         try:
             cfg = self.config(values)
+            # what the tab answers with now, when nothing is trained: the built-in model for its data (Boston's for
+            # the Tables tab when Boston is its table)
+            built_in = self.key if self.key in DEFAULTS else cfg.dataset
+            default = store.default_model(built_in) if built_in in DEFAULTS else None
             options = view_options(self.fields, values)
             store.check_room(store.config_bytes(cfg), state, store.describe_config(cfg))  # kept-model memory caps
             run = LiveRun(cfg, state, settings.LIMITS, default=default, resume=resume)
@@ -125,7 +148,8 @@ class TrainingSpec:
                     return {"status": status_line(rec, run.device) + (f" · {dead}" if dead else "") + note, **out}
                 if views.final:
                     out.update(views.final(rec))
-                return {"status": final_status(rec, run) + (f"\n\n{dead}." if dead else "") + note, **out,
+                base = baseline_note(run.data, rec) if rec.status != "diverged" else ""
+                return {"status": final_status(rec, run) + (f"\n\n{dead}." if dead else "") + base + note, **out,
                         "state": run.state, "download": store.download_update(run.state)}
 
             yield from run.stream(render, 1.0 / settings.UPDATES_PER_SECOND, settings.BOUNDARY_EVERY)
@@ -147,11 +171,37 @@ class TrainingSpec:
         latest = rec if rec.layers else next((r for r in reversed(history) if r.layers), None)
         return dead_text(latest.layers if latest else None)
 
+    def evaluate(self, values: dict, state: dict | None = None, splits: int = 5) -> Iterator[dict]:
+        """"Evaluate over 5 splits": the tab's settings trained afresh on `splits` seeded splits (seed, seed + 1, ...),
+        each metric as mean ± std beside this split's number, and the baselines on the same splits."""
+        cfg = self.config(values)
+        configs = evaluate.splits(cfg, splits)
+        done: list[str] = []
+
+        def work(job: Job) -> dict:
+            def progress(i, c, final, trainer):
+                done.append(f"split {i + 1}/{splits} (seed {c.seed}): {_headline(final.metrics, cfg.task)}")
+                job.put({"evaluation": _progress_text(done, splits)})
+            return evaluate.evaluate_splits(cfg, configs, data_for=cached_data, progress=progress,
+                                            should_stop=job.stopping)
+
+        job = Job(work, name=f"evaluate-{self.key}", tick=1.0, tick_item={})  # ticks: a Stop is seen within 1 s
+        job.cfg = cfg
+        state = state if state is not None else {}
+        state["evaluation"] = job  # for the Stop handler
+        yield {"evaluation": f"⏳ Evaluating over {splits} splits (seeds {cfg.seed}-{cfg.seed + splits - 1})…"}
+        yield from job.stream()
+        if state.get("evaluation") is job:
+            state.pop("evaluation")
+        yield {"evaluation": evaluation_table(job.result, cfg)}
+
     def params_text(self, values: dict) -> str:
         """The parameter count under the architecture, from the fields that change it (or what is wrong)."""
         fields = tuple(f for f in self.fields if f.params)
         try:
             cfg = build_config(fields, values, self.dataset, validate=False)
+            if self.configure and all(n in values for n in self.inputs):
+                cfg = self.configure(cfg, values)
             n = estimate_params(cfg, *io_shape(cfg))
         except ConfigError as e:
             return f"⚠️ {e}"
@@ -167,6 +217,47 @@ def lesson(run: LiveRun) -> str:
     icon = "👍" if d.ok else "💡"
     hint = " Press **Try this** to set it up." if d.changes else ""
     return f"\n\n{icon} {d.text}{hint}"
+HEADLINE = {"classification": ("test_accuracy", "test accuracy"), "regression": ("test_rmse", "test RMSE")}
+
+
+def _headline(metrics: dict, task: str) -> str:
+    key, label = HEADLINE[task]
+    return f"{label} {metrics[key]:.3f}" if key in metrics else "no result"
+
+
+def _progress_text(done: list[str], splits: int) -> str:
+    return f"⏳ Evaluating over {splits} splits…\n\n" + "\n".join(f"- {line}" for line in done)
+
+
+def baseline_note(data, rec: Progress) -> str:
+    """The baselines on the run's own split, beside its number: does the network help?"""
+    key, label = HEADLINE[data.task]
+    if key not in rec.metrics:
+        return ""
+    b = evaluate.baselines(data)
+    mean = "predicting the training mean" if data.task == "regression" else "always the most frequent class"
+    return (f"\n\nBaselines on this split: {label} {b['mean'][key]:.3f} {mean}, {b['linear'][key]:.3f} with a linear "
+            f"model (yours: {rec.metrics[key]:.3f}).")
+
+
+def evaluation_table(result: dict | None, cfg: RunConfig) -> str:
+    """The evaluation as a small table: this split's number beside the mean ± std over the splits, with baselines."""
+    if not result or not result["runs"]:
+        return "⏹️ The evaluation was stopped before a split finished."
+    names = {"network": result["metrics"], **{f"baseline: {n}": m for n, m in result["baselines"].items()}}
+    keys = [k for k in ("test_accuracy", "test_rmse", "test_mae", "test_r2") if k in result["metrics"]]
+    short = {k: k.removeprefix("test_").replace("_", " ").replace("r2", "R²").replace("rmse", "RMSE").replace(
+        "mae", "MAE") for k in keys}
+    head = "| | " + " | ".join(f"{short[k]}, seed {cfg.seed} | {short[k]}, mean ± std over {result['runs']}"
+                               for k in keys) + " |"
+    rows = [head, "|---" * (1 + 2 * len(keys)) + "|"]
+    for name, m in names.items():
+        label = {"baseline: mean": "mean / majority class", "baseline: linear": "linear model"}.get(name, name)
+        rows.append(f"| {label} | " + " | ".join(f"{m[k]['values'][0]:.3f} | {m[k]['mean']:.3f} ± {m[k]['std']:.3f}"
+                                                 for k in keys) + " |")
+    each = ", ".join(f"{v:.3f}" for v in result["metrics"][keys[0]]["values"])
+    return (f"**Over {result['splits']}**: one split's number is mostly the split; the mean ± std is the figure to "
+            f"quote. Each split's {keys[0].removeprefix('test_')}: {each}.\n\n" + "\n".join(rows))
 
 
 def final_status(rec: Progress, run: LiveRun) -> str:
@@ -191,18 +282,19 @@ def final_status(rec: Progress, run: LiveRun) -> str:
 
 
 def after_stop(state: dict | None) -> dict:
-    """After Stop: what became of the cancelled run and which model the tab holds now."""
+    """After Stop: what became of the cancelled run (or evaluation) and which model the tab holds now."""
+    out = stopped_evaluation(state)
     run = stopped_run(state)
     if run is None:  # nothing was running (not started yet, or already finished): leave the status as it is
-        return {}
+        return out
     if not run.ended.is_set():
-        return {"status": "⏹️ Stopping… the run ends at its next update."}
+        return {**out, "status": "⏹️ Stopping… the run ends at its next update."}
     head = status_line(run.last, run.device) + "\n\n" if run.last is not None else ""
     result = run.result if run.result != "candidate" else (
         f"Stopped at epoch {run.last.epoch:g}/{run.last.epochs}; the weights trained so far are worse than the tab's "
         f"model ({run.compared}), so predictions still use that one. **Use the new model** or **Keep the previous "
         "one** below.")
-    return {"status": head + "⏹️ " + result + lesson(run), "download": store.download_update(state),
+    return {**out, "status": head + "⏹️ " + result + lesson(run), "download": store.download_update(state),
             "code": store.code_for(state), **advice_buttons(state)}
 
 
@@ -239,6 +331,17 @@ def warm_up(spec: TrainingSpec) -> float:
     for _ in spec.stream(values, {}):
         pass
     return time.perf_counter() - t0
+
+
+def stopped_evaluation(state: dict | None) -> dict:
+    """After Stop during "Evaluate over 5 splits": the splits finished so far, summarised."""
+    job = (state or {}).pop("evaluation", None)
+    if job is None:
+        return {}
+    job.stop("user")
+    job.ended.wait(STOP_WAIT)
+    result = job.result if job.ended.is_set() else None
+    return {"evaluation": "⏹️ Stopped. " + evaluation_table(result, job.cfg).removeprefix("⏹️ ")}
 
 
 class TrainingTab:
@@ -318,14 +421,17 @@ class TrainingTab:
         flush()
 
     def controls(self) -> None:
-        """Train, Continue and Stop, Download and Upload, and the code view."""
+        """Train, Continue and Stop, Evaluate over 5 splits, Download and Upload, and the code view."""
         with gr.Row():  # one row on a phone too
             self.train = gr.Button("Train", variant="primary", min_width=90)
             self.cont = gr.Button("Continue", elem_id=f"{self.spec.key}-continue", min_width=90)
             self.stop = gr.Button("Stop", variant="stop", min_width=90, elem_id=f"{self.spec.key}-stop")
+        self.evaluate = gr.Button("Evaluate over 5 splits", size="sm", elem_id=f"{self.spec.key}-evaluate")
         with gr.Row():
-            self.outputs["download"] = store.protect(gr.DownloadButton("Download model", interactive=False, size="sm"))
-            self.upload = gr.UploadButton("Upload model", file_types=[".safetensors"], size="sm")
+            self.outputs["download"] = store.protect(gr.DownloadButton("Download model", interactive=False, size="sm",
+                                                                       elem_id=f"{self.spec.key}-download"))
+            self.upload = gr.UploadButton("Upload model", file_types=[".safetensors"], size="sm",
+                                          elem_id=f"{self.spec.key}-upload")
         with gr.Accordion("Copy as PyTorch code", open=False) as self.code_box:
             self.outputs["code"] = gr.Code(store.code_for(None), language="python", label="Standalone script",
                                            elem_id=f"{self.spec.key}-code")
@@ -340,6 +446,7 @@ class TrainingTab:
                                                  elem_id=f"{key}-keep-new")
             self.outputs["keep_old"] = gr.Button("Keep the previous one", visible=False, size="sm",
                                                  elem_id=f"{key}-keep-old")
+        self.outputs["evaluation"] = gr.Markdown("", elem_id=f"{key}-evaluation")
         return self.outputs["status"]
 
     def inside(self) -> None:
@@ -374,30 +481,35 @@ class TrainingTab:
         parameter count, the log scale, the controls that apply, and a typed learning rate."""
         spec, out = self.spec, self.outputs
         out.update(views)
-        names = [f.name for f in spec.fields]
-        inputs = [self.inputs[n] for n in names] + [self.state]
+        names, fnames = spec.names, [f.name for f in spec.fields]
+        inputs = [self.parts[n] for n in spec.inputs] + [self.inputs[n] for n in fnames] + [self.state]
         streamed = [out[n] for n in spec.outputs]
         advice = [out[n] for n in ADVICE]
-        runs = []
-        for button, fn, api_name, what in ((self.train, spec.stream, spec.api_name, "Train"),
-                                           (self.cont, spec.resume_stream, spec.continue_api_name,
-                                            "Train the tab's current model further (Continue)")):
+        runs, self.events = [], {}
+        for key, button, fn, api_name, what in (
+                ("train", self.train, spec.stream, spec.api_name, "Train"),
+                ("continue", self.cont, spec.resume_stream, spec.continue_api_name,
+                 "Train the tab's current model further (Continue)")):
             handler = named(fn, names, outputs=list(spec.outputs),
                             doc=f"{what} on the {spec.key} tab's settings; streams {', '.join(spec.outputs)}.")
             button.click(hide_advice, None, advice, queue=False, **PRIVATE)  # a new run asks its own questions
             button.click(None, None, None, js=CLEAR_ERRORS_JS, **PRIVATE)  # errors of earlier tries do not pile up
             ev = button.click(handler, inputs, streamed, api_name=api_name, **train_event())
-            ev.then(self._after_run, [self.state], [out["code"], *advice], **PRIVATE)
+            self.events[key] = ev.then(self._after_run, [self.state], [out["code"], *advice], **PRIVATE)
             runs.append(ev)
+        judge = named(spec.evaluate, names, outputs=["evaluation"],
+                      doc=f"Train the {spec.key} tab's settings on 5 seeded splits; mean ± std and baselines.")
+        runs.append(self.evaluate.click(judge, inputs, out["evaluation"], api_name=f"evaluate_{spec.key}",
+                                        **train_event()))
         # Stop: the cancel is a listener of its own, and the report (which waits for the run to close) runs after it,
         # because the browser awaits each listener of a click in turn.
-        report = ("status", "download", "code", *ADVICE)
-        self.stop.click(None, None, None, cancels=runs, **PRIVATE).then(
+        report = ("status", "download", "code", "evaluation", *ADVICE)
+        self.events["stop"] = self.stop.click(None, None, None, cancels=runs, **PRIVATE).then(
             named(lambda _values, state: after_stop(state), [], outputs=list(report)), [self.state],
             [out[n] for n in report], queue=False, **PRIVATE)
         # Try this sets the fields; their change events then update the parameter count and what is shown
-        out["try_this"].click(named(self._try_this, [], outputs=[*names, "try_this"]), [self.state],
-                              [*(self.inputs[n] for n in names), out["try_this"]], queue=False, **PRIVATE)
+        out["try_this"].click(named(self._try_this, [], outputs=[*fnames, "try_this"]), [self.state],
+                              [*(self.inputs[n] for n in fnames), out["try_this"]], queue=False, **PRIVATE)
         chosen = ("status", "download", "code", *ADVICE)
         # keep-either, also for API clients (a run worse than the session's model waits for their choice)
         for button, fn, api_name in ((out["keep_new"], self._keep_new, f"use_new_{spec.key}"),
@@ -405,13 +517,15 @@ class TrainingTab:
             button.click(named(fn, [], outputs=list(chosen), doc=fn.__doc__), [self.state],
                          [out[n] for n in chosen], queue=False, api_name=api_name)
         restore = named(self._restore, ["file"], outputs=["status", "state", "download"])
-        self.upload.upload(restore, [self.upload, self.state], [out["status"], self.state, out["download"]],
-                           **PRIVATE).then(store.code_for, [self.state], out["code"], **PRIVATE)
+        restored = self.upload.upload(restore, [self.upload, self.state], [out["status"], self.state, out["download"]],
+                                      **PRIVATE).then(store.code_for, [self.state], out["code"], **PRIVATE)
+        self.events["upload"] = restored  # self.events: for a tab to chain its own updates
         if "params" in out:
-            counted = [f.name for f in spec.fields if f.params]
+            counted = [*spec.inputs, *(f.name for f in spec.fields if f.params)]
             count = named(lambda values: spec.params_text(values), counted, extra=())
+            widgets = {**self.inputs, **self.parts}
             for n in counted:
-                self.inputs[n].change(count, [self.inputs[m] for m in counted], out["params"], queue=False, **PRIVATE)
+                widgets[n].change(count, [widgets[m] for m in counted], out["params"], queue=False, **PRIVATE)
         self.log.change(named(self._log_scale, ["log"], outputs=["loss"]), [self.log, self.state], out["loss"],
                         queue=False, **PRIVATE)
         self._wire_applies()

@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from bad_tables import BAD_TABLES
 from PIL import Image
 
 from dlcore.__main__ import main
-from dlcore.data import FASHION_DIR, embedded_mnist
+from dlcore.data import FASHION_DIR, boston_table, embedded_mnist
 from dlcore.train import available_devices
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,12 +28,12 @@ REGRESSION_KEYS = COMMON_KEYS | {"test_rmse", "test_mae", "test_r2"}
 HOUSE = "0.00632,18,2.31,0,0.538,6.575,65.2,4.09,1,296,15.3,396.9,4.98"
 
 
-def dlcore(*args: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
+def dlcore(*args: str, check: bool = True, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run `python -m dlcore ...` from the repository root, as the README and other tools do."""
     # os.environ read now, not at import: conftest points DLCORE_DATA at a temporary folder when the session starts.
     # One torch thread in the child: these models gain nothing from two, and on a busy 2-core machine two threads ran
     # the spiral and Fashion runs 10-25 times slower (same results).
-    env = {**os.environ, "DLCORE_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "DLCORE_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT), **(env or {})}
     assert "DLCORE_DATA" in env
     p = subprocess.run([sys.executable, "-m", "dlcore", *args], cwd=ROOT, env=env, capture_output=True, text=True,
                        timeout=timeout)
@@ -319,12 +320,32 @@ def test_boston_linear_gd_near_the_seed_mse():
 
 
 @pytest.mark.slow
-def test_boston_mlp_reaches_rmse_32():
-    # test RMSE over 76 rows depends mostly on the split (2.4-4.7 over seeds 0-9 with these settings); split 2 is one
-    # where every setting tried gives 2.4-2.7 (tests/test_train.py checks the MLP beats the linear model on 5 splits)
-    s = train_json("--dataset", "boston", "--model", "mlp", "--hidden", "64,32", "--optimizer", "adam", "--lr", "1e-2",
-                   "--epochs", "500", "--weight-decay", "1e-4", "--seed", "2")
-    assert s["test_rmse"] <= 3.2
+def test_boston_default_mlp_mean_rmse_over_ten_splits_at_most_3():
+    # issue 12: one split's 76 test rows say more about the split than the model (2.1-3.9 over seeds 0-9), so the
+    # check is the mean over the ten seeded 85/15 splits of seeds 0-9, with the tab's (the preset's) settings
+    s = train_json("--dataset", "boston", "--repeats", "10")
+    assert s["model"] == "mlp" and len(s["test_rmse_values"]) == 10 and s["evaluation"]["runs"] == 10
+    assert s["test_rmse"] <= 3.0, s["test_rmse_values"]
+    assert s["test_rmse"] < s["baselines"]["linear"]["test_rmse"] < s["baselines"]["mean"]["test_rmse"]
+
+
+@pytest.mark.slow
+def test_boston_as_a_csv_with_text_chas_trains_to_the_same_spread(tmp_path):
+    header, table = boston_table()
+    rows = [[*(f"{v:g}" for v in r[:3]), "yes" if r[3] else "no", *(f"{v:g}" for v in r[4:])] for r in table]
+    path = tmp_path / "boston.csv"
+    path.write_text(",".join(header) + "\n" + "\n".join(",".join(r) for r in rows) + "\n")
+    built_in = train_json("--dataset", "boston", "--repeats", "10")
+    mine = train_json("--dataset", "csv", "--csv", str(path), "--target", "MEDV", "--repeats", "10")
+    # CHAS as "no"/"yes" is two one-hot inputs where Boston has one 0/1 input: one more row of first-layer weights
+    assert mine["data_source"].startswith("your table boston.csv (506 rows")
+    assert mine["params"] == built_in["params"] + built_in["hidden"][0]
+    # the same ten splits: the linear baselines agree to rounding (CHAS as yes/no one-hot spans what 0/1 did)
+    assert mine["baselines"]["linear"]["test_rmse_values"] == pytest.approx(
+        built_in["baselines"]["linear"]["test_rmse_values"], abs=1e-3)
+    # within noise: the mean differs by less than the standard error of the difference over ten splits
+    noise = (built_in["test_rmse_std"] ** 2 / 10 + mine["test_rmse_std"] ** 2 / 10) ** 0.5
+    assert abs(mine["test_rmse"] - built_in["test_rmse"]) <= 2 * noise, (mine["test_rmse"], built_in["test_rmse"])
 
 
 @pytest.mark.slow
@@ -342,3 +363,94 @@ def test_fashion_ffn_one_epoch():
                    "--epochs", "1")
     assert s["status"] == "finished" and "Fashion-MNIST" in s["data_source"] and s["params"] == 242_762
     assert s["test_accuracy"] > 0.7  # measured 0.724
+
+
+# ------------------------------------------------------------------ your own table, repeated splits, folds (issue 12)
+
+def _table(path: Path) -> Path:
+    """A small mixed table: a category with gaps, a number with gaps, a label."""
+    rng = np.random.default_rng(1)
+    lines = ["age;city;income;label"]
+    for i in range(160):
+        age, city = rng.uniform(18, 80), ["Paris", "Rome", "Oslo"][i % 3]
+        label = "buy" if (age > 45) != (city == "Oslo") else "skip"
+        age_text = "" if i % 19 == 0 else f"{age:.1f}".replace(".", ",")  # a European file: decimal commas
+        lines.append(f"{age_text};{'' if i % 23 == 5 else city};{rng.normal(3000, 500):.0f};{label}")
+    path.write_text("\ufeff" + "\n".join(lines) + "\n", encoding="utf-8")  # with a BOM, as Excel writes it
+    return path
+
+
+def test_csv_contract_train_and_predict(tmp_path):
+    table, out = _table(tmp_path / "shop.csv"), tmp_path / "shop.safetensors"
+    s = train_json("--dataset", "csv", "--csv", str(table), "--target", "label", "--features", "age,city",
+                   "--missing", "fill", "--hidden", "16", "--lr", "1e-2", "--epochs", "200", "--out", str(out))
+    assert CLASSIFICATION_KEYS <= set(s) and s["dataset"] == "csv" and s["params"] == (4 + 1) * 16 + (16 + 1) * 2
+    assert s["baselines"]["mean"]["test_accuracy"] <= s["test_accuracy"]
+    rows = tmp_path / "rows.csv"
+    rows.write_text("age,city,income\n60,Paris,1\n30,Oslo,2\n,Rome,3\n")
+    p = dlcore("predict", "--model", str(out), "--input", str(rows))
+    lines = p.stdout.strip().splitlines()
+    assert lines[0] == "age,city,income,prediction,probability,p(buy),p(skip)" and len(lines) == 4
+    assert lines[1].split(",")[3] == "buy" and "filled with the training median" in p.stderr
+    one = tmp_path / "one.csv"
+    one.write_text("city,age\nRome,70\n")
+    assert dlcore("predict", "--model", str(out), "--input", str(one)).stdout.startswith("predicted label: buy (")
+    result = last_json(dlcore("predict", "--model", str(out), "--input", str(one), "--json").stdout)
+    assert result["predictions"][0]["prediction"] == "buy" and result["target"] == "label"
+
+
+def test_repeats_and_folds_report_mean_std_and_every_value(capsys):
+    common = ["train", "--dataset", "boston", "--model", "linear", "--epochs", "30", "--lr", "1e-2", "--quiet", "--json"]
+    assert main([*common, "--repeats", "3"]) == 0
+    s = last_json(capsys.readouterr().out)
+    assert len(s["test_rmse_values"]) == 3 and s["test_rmse"] == pytest.approx(np.mean(s["test_rmse_values"]))
+    assert s["test_rmse_std"] == pytest.approx(np.std(s["test_rmse_values"], ddof=1))
+    assert s["evaluation"] == {"splits": "3 seeded splits (seeds 0-2)", "runs": 3}
+    assert len(s["baselines"]["linear"]["test_r2_values"]) == 3 and "test_rmse_std" in s["baselines"]["mean"]
+    assert main([*common, "--folds", "4", "--no-baselines"]) == 0
+    s = last_json(capsys.readouterr().out)
+    assert len(s["test_mae_values"]) == 4 and s["evaluation"]["splits"] == "4-fold cross-validation (seed 0)"
+    assert "baselines" not in s
+    assert main(["train", "--dataset", "spiral", "--points", "50", "--hidden", "8", "--epochs", "3", "--quiet",
+                 "--repeats", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "test_accuracy = " in text and "over 2 seeded splits (seeds 0-1): " in text and "baseline linear" in text
+
+
+BAD_TABLE_FLAGS = [
+    (["--dataset", "csv"], "--dataset csv needs the table: --csv PATH"),
+    (["--dataset", "boston", "--target", "MEDV"], "--target is for your own table"),
+    (["--dataset", "csv", "--csv", "t.csv", "--target", "y", "--features", "a,,b"], 'features "a,,b": empty column name'),
+    (["--repeats", "0"], "--repeats 0"),
+    (["--folds", "1"], "--folds 1"),
+    (["--patience", "-2"], "patience -2 is out of range"),
+]
+
+
+@pytest.mark.parametrize("args,fragment", BAD_TABLE_FLAGS, ids=[" ".join(a) for a, _ in BAD_TABLE_FLAGS])
+def test_bad_table_flags_exit_2_with_one_line(args, fragment, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["train", *args, "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and len(err) == 1 and fragment in err[0], err
+
+
+@pytest.mark.parametrize("case", BAD_TABLES, ids=[c[0] for c in BAD_TABLES])
+def test_a_bad_table_exits_2_with_one_line(case, tmp_path, capsys):
+    name, raw, target, fragment = case
+    path = tmp_path / f"{name}.csv"
+    path.write_bytes(raw)
+    args = ["train", "--dataset", "csv", "--csv", str(path), "--target", target or "c", "--epochs", "1", "--quiet"]
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and len(err) == 1 and fragment in err[0], err
+
+
+def test_a_table_over_the_upload_limit_exits_2(tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_text("a,b\n" + "1,2\n" * 400)
+    p = dlcore("train", "--dataset", "csv", "--csv", str(path), "--target", "b", "--quiet", check=False,
+               env={"DLCORE_MAX_UPLOAD_BYTES": "1000"})
+    assert p.returncode == 2 and p.stderr.strip().count("\n") == 0
+    assert "big.csv is over the upload limit of 1,000 bytes" in p.stderr and "DLCORE_MAX_UPLOAD_BYTES" in p.stderr

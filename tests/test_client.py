@@ -4,7 +4,9 @@ import re
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
+from bad_tables import BAD_TABLES, shop_csv
 from conftest import HOUSE
 from gradio_client import Client, handle_file
 from PIL import Image
@@ -12,7 +14,8 @@ from PIL import Image
 from dlcore.data import embedded_mnist
 from dlcore.defaults import load_default
 from dlcore.predict import BOSTON_ORDER, predict_price
-from playground.tabs import boston, digits, spiral
+from playground import settings
+from playground.tabs import boston, digits, spiral, tables
 
 # The API's parameters, in the order positional clients send them: a contract (README, earlier clients). Fields added
 # later come after these, with defaults, so a client sending only these still works.
@@ -27,6 +30,11 @@ CONTRACT = {
     "/predict_price": BOSTON_ORDER,
     "/predict_digit": ["sketch"],
     "/sketch_preview": ["sketch"],
+    "/train_table": ["table", "target", "features", "task", "missing", "model", "hidden", "activation", "optimizer",
+                     "lr", "loss", "epochs", "batch_size", "weight_decay", "l1", "l2", "dropout", "scheduler", "device",
+                     "seed", "momentum", "patience"],
+    "/predict_table": ["row"],
+    "/predict_table_batch": ["rows"],
 }
 
 
@@ -54,6 +62,8 @@ def test_api_names_and_parameters_are_the_contract(client):
     # the field tables give the training endpoints their names and order
     for spec in (spiral.SPEC, boston.SPEC, digits.SPEC):
         assert [p["parameter_name"] for p in api[f"/{spec.api_name}"]["parameters"]] == [f.name for f in spec.fields]
+    for spec in (spiral.SPEC, tables.SPEC, digits.SPEC):  # every training tab: "Evaluate over 5 splits"
+        assert [p["parameter_name"] for p in api[f"/evaluate_{spec.key}"]["parameters"]] == spec.names
 
 
 def test_a_client_sending_the_original_positional_values_still_trains(client):
@@ -149,3 +159,53 @@ def test_a_stopped_run_leaves_its_weights_in_that_session_only(server, tmp_path)
             time.sleep(0.1)
     assert "your model: linear" in mine.predict(payload, api_name="/predict_digit")[1]
     assert "built-in" in other.predict(payload, api_name="/predict_digit")[1]
+
+
+# ------------------------------------------------------------------ tables over the API (issue 12)
+
+def table_args(path, **over) -> dict:
+    return tables.SPEC.args(**{"table": handle_file(path), "target": "label", "features": ["age", "city"],
+                               "missing": "fill (training median / most frequent)", "hidden": "16", "lr": "1e-2",
+                               "epochs": 150, "device": "cpu", **over})
+
+
+def test_train_a_table_then_predict_a_row_and_a_file(server, tmp_path):
+    c = Client(server, verbose=False)  # a session of its own: its model is the table's
+    out = c.predict(**table_args(shop_csv(tmp_path / "shop.csv")), api_name="/train_table")
+    status, download = out[0], out[-1]
+    assert "✅" in status and "test acc" in status and download["value"].endswith("csv.safetensors")
+    label, note, result = c.predict({"age": 70, "city": "Rome"}, api_name="/predict_table")
+    assert label["label"] == "buy" == result["prediction"] and "your model" in note
+    _, note, result = c.predict({"age": 30, "city": "Lyon"}, api_name="/predict_table")  # a warning, not an error
+    assert any("city 'Lyon' was not seen in training" in w for w in result["warnings"])
+    rows = tmp_path / "rows.csv"
+    rows.write_text("age,city\n70,Rome\n20,Rome\n,Oslo\n")
+    file, preview, note = c.predict(handle_file(str(rows)), api_name="/predict_table_batch")
+    back = pd.read_csv(file)
+    assert back["prediction"].tolist()[:2] == ["buy", "skip"] and "3 of 3 rows predicted" in note
+    with pytest.raises(Exception, match="row 'abc' must be an object"):
+        c.predict("abc", api_name="/predict_table")
+
+
+@pytest.mark.parametrize("case", BAD_TABLES, ids=[c[0] for c in BAD_TABLES])
+def test_a_bad_table_over_the_api_is_a_clear_error(case, client, tmp_path):
+    name, raw, target, fragment = case
+    path = tmp_path / f"{name}.csv"
+    path.write_bytes(raw)
+    with pytest.raises(Exception) as e:
+        client.predict(**table_args(str(path), target=target, features=[], epochs=2), api_name="/train_table")
+    assert fragment in str(e.value), str(e.value)
+
+
+def test_a_file_over_the_upload_limit_is_refused_before_the_handler(server, tmp_path):
+    import httpx
+
+    limit = settings.LIMITS.max_upload_bytes
+    big = tmp_path / "big.csv"
+    with open(big, "wb") as f:  # a sparse file: no time spent writing 50 MB
+        f.truncate(limit + 1)
+    with pytest.raises(ValueError, match=f"exceeds the maximum file size of {limit} bytes"):
+        Client(server, verbose=False).predict(**table_args(str(big)), api_name="/train_table")  # the client checks
+    with open(big, "rb") as f:  # and the server, for a caller that does not
+        r = httpx.post(server + "gradio_api/upload", files={"files": ("big.csv", f, "text/csv")}, timeout=120)
+    assert r.status_code == 413 and f"maximum allowed size of {limit} bytes" in r.text

@@ -19,7 +19,7 @@ from dlcore.models import ACTIVATIONS
 from dlcore.optim import LOSSES, OPTIMIZERS, SCHEDULERS
 from dlcore.train import Trainer
 
-ALLOWED_IMPORTS = {"csv", "math", "os", "sys", "numpy", "torch", "torchvision"}
+ALLOWED_IMPORTS = {"csv", "math", "os", "sys", "numpy", "pandas", "torch", "torchvision"}
 
 
 @pytest.fixture(autouse=True)
@@ -207,3 +207,29 @@ def test_fashion_script_matches_dlcore_for_an_epoch(tmp_path):
     (train_loss, _, accuracy), = _run_script(cfg, tmp_path, 1, env={"DATA": str(tmp_path)})
     assert accuracy > 0.6
     assert train_loss == pytest.approx(_dlcore_losses(cfg)[0], rel=1e-4)
+
+
+def _table(path: Path) -> str:
+    """A table with a number with gaps, a category with gaps, a boolean and a whole-number label."""
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    lines = ["age;city;member;visits;grade"]
+    for i in range(150):
+        age, city = rng.uniform(18, 80), ["Paris", "Rome", "Oslo"][i % 3]
+        grade = int(age > 45) + int(city == "Oslo")
+        lines.append(f"{'' if i % 13 == 0 else round(age, 1)};{'' if i % 17 == 3 else city};{bool(i % 2)};{i % 7};"
+                     f"{grade}")
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+@pytest.mark.parametrize("target,missing", [("grade", "fill"), ("age", "drop")], ids=["classes-fill", "numbers-drop"])
+def test_a_table_script_prepares_the_table_like_dlcore(target, missing, tmp_path):
+    cfg = RunConfig(dataset="csv", csv=_table(tmp_path / "shop.csv"), target=target, missing=missing, hidden=(16,),
+                    lr=1e-2, train_fraction=0.85, patience=3)
+    cfg = cfg.replace(table_task="classification" if target == "grade" else "regression")
+    code = to_pytorch_code(cfg)
+    assert "early stopping (patience 3) is left out" in code
+    rows = _run_script(cfg.replace(patience=0), tmp_path, 5)
+    assert [r[0] for r in rows] == pytest.approx(_dlcore_losses(cfg.replace(epochs=5, patience=0)), rel=1e-4, abs=2e-6)

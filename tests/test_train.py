@@ -198,3 +198,32 @@ def test_resume_continues_from_the_weights_and_the_optimizer_state(small_spiral)
     sgd = Trainer(half.replace(optimizer="sgd"), resume=first.resume_point())
     assert any("starts afresh" in n for n in sgd.notes)
     assert isinstance(first.resume_point(), Resume)
+
+
+# ------------------------------------------------------------------ early stopping (issue 12)
+
+def test_early_stopping_watches_a_validation_part_and_keeps_the_best_epoch():
+    # a wide net at a large learning rate over-fits Boston's 366 training rows within a few hundred epochs
+    cfg = RunConfig(dataset="boston", model="mlp", hidden=(128, 128), lr=1e-2, epochs=2000, patience=15, device="cpu")
+    trainer = Trainer(cfg)
+    records = list(trainer.run())
+    final, epochs = records[-1], [r for r in records if not r.done]
+    assert len(trainer.data.x_train) + len(trainer.val[0]) == 430  # the validation rows come out of the training split
+    assert len(trainer.data.x_test) == 76  # ... never out of the test split
+    val = [r.metrics["val_loss"] for r in epochs]
+    best = min(range(len(val)), key=val.__getitem__)
+    assert final.epoch < 2000 and final.epoch == epochs[best].epoch + 15  # stopped `patience` epochs after the best
+    assert final.best_epoch == epochs[best].epoch and f"kept the weights of epoch {final.best_epoch:g}" in final.message
+    assert "stopped early" in final.message and final.status == "finished"
+    x_val, y_val = trainer.val  # the model holds the best epoch's weights, not the last ones
+    assert trainer.loss_fn(forward_chunked(trainer.model, x_val), y_val).item() == pytest.approx(val[best], rel=1e-5)
+    assert trainer.trained().meta["best_epoch"] == final.best_epoch
+
+
+def test_early_stopping_off_by_default_and_validated(small_spiral):
+    trainer = Trainer(small_spiral)
+    assert trainer.val is None and "val_loss" not in list(trainer.run())[-2].metrics
+    with pytest.raises(ConfigError, match="patience -1 is out of range"):
+        small_spiral.replace(patience=-1).validate()
+    with pytest.raises(ConfigError, match="validation fraction 0.9 is out of range"):
+        small_spiral.replace(patience=5, val_fraction=0.9).validate()
