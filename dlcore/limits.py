@@ -37,6 +37,7 @@ class Limits:
     max_seconds: float = 600.0  # wall-clock budget of one training job
     max_image_pixels: int = 16_000_000  # decoded pixels of an uploaded image
     max_upload_bytes: int = 50_000_000  # checkpoint or image upload
+    max_trials: int = 64  # trials in one sweep (grid size x samples)
 
     @classmethod
     def from_env(cls) -> Limits:
