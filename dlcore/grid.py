@@ -98,20 +98,21 @@ class Axis:
         return getattr(tune, self.draw)(self.low, self.high)
 
 
-def parse_axis(text: str) -> Axis:
-    """`field=v1,v2,...` (`;` between values that hold commas, as hidden's do) or `field=draw(low,high)`."""
-    shown = f'--grid "{text}"'
+def parse_axis(text: str, label: str = "--grid") -> Axis:
+    """`field=v1,v2,...` (`;` between values that hold commas, as hidden's do) or `field=draw(low,high)`; `label`
+    names where the text came from in errors (the CLI flag, or the app's grid box)."""
+    shown = f'{label} "{text}"'
     name, eq, rest = text.partition("=")
     name = name.strip().replace("-", "_")
     if not eq or not name:
-        raise ConfigError(f'{shown}: write a field, "=", then its values, e.g. --grid "lr=1e-4,1e-3,1e-2"')
+        raise ConfigError(f'{shown}: write a field, "=", then its values, e.g. {label} "lr=1e-4,1e-3,1e-2"')
     if name in FIXED_ONLY:
         raise ConfigError(f"{shown}: {name} cannot be swept (one per sweep); set it with --{name.replace('_', '-')}")
     if name not in SWEEPABLE:
         raise ConfigError(f"{shown}: unknown field {name!r}; sweepable fields are {', '.join(SWEEPABLE)}")
     rest = rest.strip()
     if not rest:
-        raise ConfigError(f'{shown}: no values for {name}; list them, e.g. --grid "{name}=..."')
+        raise ConfigError(f'{shown}: no values for {name}; list them, e.g. {label} "{name}=..."')
     draw = _DRAW.match(rest)
     if draw:
         return _parse_draw(shown, name, draw.group(1), draw.group(2))
@@ -250,6 +251,37 @@ class SweepSpec:
         if self.runs:
             parts.insert(0, f"{len(self.runs)} runs")
         return " x ".join(parts or ["1 setting"]) + (f", {self.samples} samples" if self.samples > 1 else "")
+
+
+def spec_from_runs(runs: list[tuple[str, RunConfig]], axes: tuple[Axis, ...] = (), **options) -> SweepSpec:
+    """A sweep over named configs (a queue), each stored as what it changes over the first one; `options` are
+    SweepSpec's (scheduler, max_concurrent, ...)."""
+    if not runs:
+        raise ConfigError("nothing to sweep: the queue is empty; add settings or a grid first")
+    base = runs[0][1]
+    fields = [f.name for f in dataclasses.fields(RunConfig)]
+    named = tuple((name, {k: getattr(cfg, k) for k in fields if getattr(cfg, k) != getattr(base, k)})
+                  for name, cfg in runs)
+    return SweepSpec(base, axes, runs=named, **options)
+
+
+def expand(base: RunConfig, axes: tuple[Axis, ...]) -> list[tuple[str, RunConfig]]:
+    """A grid's settings as named configs (e.g. to queue them), in grid order; draws are refused (sweep them)."""
+    drawn = [str(a) for a in axes if a.draw]
+    if drawn:
+        raise ConfigError(f"{drawn[0]} is a random draw; a queue takes listed values (sweep draws with the CLI)")
+    combos = itertools.product(*[[(a.name, v) for v in a.values] for a in axes])
+    return [(" ".join(f"{k}={show_value(v)}" for k, v in combo), base.replace(**dict(combo))) for combo in combos]
+
+
+def parse_grid(text: str, label: str = "grid line") -> tuple[Axis, ...]:
+    """Several axes, one per line, as the app's grid box holds them."""
+    axes = tuple(parse_axis(line.strip(), label) for line in (text or "").splitlines() if line.strip())
+    names = [a.name for a in axes]
+    twice = [n for n in names if names.count(n) > 1]
+    if twice:
+        raise ConfigError(f"{twice[0]} is on two grid lines; give each field one line")
+    return axes
 
 
 def spec_from_dict(d: dict) -> SweepSpec:

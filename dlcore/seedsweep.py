@@ -65,7 +65,7 @@ class _Rec:
 
 def spiral_table(seeds_count: int = 5, rows: list[int] | None = None, *, address: str | None = None, storage=None,
                  progress: Callable[[dict], None] | None = None, should_stop: Callable[[], bool] | None = None,
-                 first_seed: int = 0) -> dict:
+                 first_seed: int = 0, max_concurrent: int = 0) -> dict:
     """Seed 002's rows as a sweep: each row on seeds first_seed.. at once, trained as `seeds.spiral_table` trains
     them (all 3,000 points, a fresh draw held out), the seed's numbers beside ours and the spread over seeds."""
     picked = [(i, r) for i, r in enumerate(seeds.SPIRAL_TABLE) if rows is None or i in rows]
@@ -73,7 +73,7 @@ def spiral_table(seeds_count: int = 5, rows: list[int] | None = None, *, address
     runs = tuple((r.name, {"hidden": r.hidden, "activation": r.activation, "optimizer": r.optimizer, "lr": r.lr,
                            "epochs": r.epochs}) for _, r in picked)
     seed_list = list(range(first_seed, first_seed + seeds_count))
-    spec = SweepSpec(base, (Axis("seed", tuple(seed_list)),), runs=runs, data="seed002")
+    spec = SweepSpec(base, (Axis("seed", tuple(seed_list)),), runs=runs, data="seed002", max_concurrent=max_concurrent)
     result = _run_sweep(spec, "spiral-table", storage=storage, address=address, progress=progress,
                         should_stop=should_stop)
     trials = _by_run(result)
@@ -113,11 +113,12 @@ def _ffn_base(dataset: str, epochs: int, mnist_source: str, step_lr: bool = Fals
 
 def optimizers(seeds_count: int = 3, dataset: str = "mnist", epochs: int = 5, mnist_source: str = "auto", *,
                address: str | None = None, storage=None, progress: Callable[[dict], None] | None = None,
-               should_stop: Callable[[], bool] | None = None) -> dict:
+               should_stop: Callable[[], bool] | None = None, max_concurrent: int = 0) -> dict:
     """Seed 001's eight solvers on its 784-256-128-64-10 net and settings, as a sweep over seeds 42, 43, ..."""
     seed_list = list(range(42, 42 + seeds_count))
     runs = tuple((name, {"optimizer": name, "lr": lr}) for name, lr in SOLVERS.items())
-    spec = SweepSpec(_ffn_base(dataset, epochs, mnist_source), (Axis("seed", tuple(seed_list)),), runs=runs)
+    spec = SweepSpec(_ffn_base(dataset, epochs, mnist_source), (Axis("seed", tuple(seed_list)),), runs=runs,
+                     max_concurrent=max_concurrent)
     result = _run_sweep(spec, "optimizers", storage=storage, address=address, progress=progress,
                         should_stop=should_stop)
     trials = _by_run(result)
@@ -145,11 +146,13 @@ def optimizers(seeds_count: int = 3, dataset: str = "mnist", epochs: int = 5, mn
 
 def mnist_ffn(seeds_count: int = 3, dataset: str = "mnist", epochs: int = 5, step_lr: bool = False,
               mnist_source: str = "auto", *, address: str | None = None, storage=None,
-              progress: Callable[[dict], None] | None = None, should_stop: Callable[[], bool] | None = None) -> dict:
+              progress: Callable[[dict], None] | None = None, should_stop: Callable[[], bool] | None = None,
+              max_concurrent: int = 0) -> dict:
     """Seed 001's net and settings (SGD 0.01) on seeds 42, 43, ... at once: per epoch, seed 42's numbers and the
     spread over seeds."""
     seed_list = list(range(42, 42 + seeds_count))
-    spec = SweepSpec(_ffn_base(dataset, epochs, mnist_source, step_lr), (Axis("seed", tuple(seed_list)),))
+    spec = SweepSpec(_ffn_base(dataset, epochs, mnist_source, step_lr), (Axis("seed", tuple(seed_list)),),
+                     max_concurrent=max_concurrent)
     result = _run_sweep(spec, "mnist-ffn", storage=storage, address=address, progress=progress,
                         should_stop=should_stop)
     done = sorted((t for t in result.trials if t["status"] == sweep.STATUS_FINISHED), key=lambda t: t["config"]["seed"])

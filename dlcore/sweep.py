@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 _LOCK = threading.Lock()  # Ray start-up and trainable registration (Tune's registry is not thread-safe)
 _REGISTERED: dict[int, str] = {}  # threads per trial -> registered trainable name, for the current Ray session
 _SESSION: list = [None]  # the Ray session the registrations belong to
+_OWNER_EXIT = threading.Event()  # lets the thread that started Ray end once Ray is shut down
 _HOOKS: dict[str, Hooks] = {}  # live sweeps of this process by key: what Tune's callbacks and stopper report to
 
 
@@ -61,6 +62,10 @@ def connect(address: str | None = None, cpus: int | None = None) -> str:
     else a local Ray with this machine's cores (or `cpus`). Returns where trials run ("local" or the address)."""
     for k, v in RAY_ENV.items():
         os.environ.setdefault(k, v)
+    if not (address or os.environ.get("RAY_ADDRESS")):
+        # Ray's own switch for single-machine use: every Ray process binds to and dials 127.0.0.1 only (read when ray
+        # is imported; _node_ip_address below covers a ray imported earlier)
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     import ray
 
     with _LOCK:
@@ -69,11 +74,41 @@ def connect(address: str | None = None, cpus: int | None = None) -> str:
         address = address or os.environ.get("RAY_ADDRESS") or ""
         common = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
         if address:
-            ray.init(address=address, **common)
+            _init_from_lasting_thread(address=address, **common)
             return address
-        ray.init(address="local", num_cpus=cpus or os.cpu_count() or 1, _node_ip_address="127.0.0.1",
-                 object_store_memory=int(OBJECT_STORE_MB * 2**20), **common)
+        _init_from_lasting_thread(address="local", num_cpus=cpus or os.cpu_count() or 1, _node_ip_address="127.0.0.1",
+                                  object_store_memory=int(OBJECT_STORE_MB * 2**20), **common)
         return "local"
+
+
+def _init_from_lasting_thread(**kwargs) -> None:
+    """ray.init from a thread that lives as long as this process. Ray asks Linux to kill its processes (GCS, raylet)
+    when their parent dies, and the kernel takes the parent to be the *thread* that started them: a sweep started
+    from a job's worker thread would take Ray down when that thread ends (seen here: every Ray process killed by
+    SIGKILL the moment the app's first sweep ended)."""
+    import ray
+
+    if threading.current_thread() is threading.main_thread():
+        ray.init(**kwargs)
+        return
+    done: list = []
+    ready = threading.Event()
+
+    def owner() -> None:
+        try:
+            ray.init(**kwargs)
+        except BaseException as e:  # handed to the caller, which raises it
+            done.append(e)
+        finally:
+            ready.set()
+        if not done:
+            _OWNER_EXIT.wait()  # until shutdown(): Ray's processes are gone by then
+
+    _OWNER_EXIT.clear()
+    threading.Thread(target=owner, name="ray-owner", daemon=True).start()
+    ready.wait()
+    if done:
+        raise done[0]
 
 
 def shutdown() -> None:
@@ -83,6 +118,7 @@ def shutdown() -> None:
     with _LOCK:
         ray.shutdown()
         _REGISTERED.clear()
+        _OWNER_EXIT.set()
 
 
 def _trainable(threads: int) -> str:
@@ -122,6 +158,11 @@ def trial_name(config: dict) -> str:
     return " ".join(p for p in (run, swept) if p) or "trial"
 
 
+def _shown_config(config: dict) -> dict:
+    """A trial's Tune config without the fixed entries every trial shares (its run and swept values only)."""
+    return {k: v for k, v in config.items() if k == "_run" or not k.startswith("_")}
+
+
 def _epoch_record(rec) -> dict:
     return {"epoch": rec.epoch, "train_loss": rec.train_loss, "test_loss": rec.test_loss, **rec.metrics,
             "seconds": round(rec.elapsed, 3)}
@@ -157,8 +198,7 @@ def _trial(config: dict) -> None:
     cfg = RunConfig.from_json(config["_base"]).replace(**trial_settings(config))
     trainer = Trainer(cfg, trial_data(cfg, config["_data"]))
     node = ray.get_runtime_context().get_node_id()
-    shown = {k: v for k, v in config.items() if k == "_run" or not k.startswith("_")}
-    records.write({"start": time.time(), "node_id": node, "name": trial_name(config), "config": shown})
+    records.write({"start": time.time(), "node_id": node, "name": trial_name(config), "config": _shown_config(config)})
     rungs, batch, last = set(config["_rungs"]), [], time.monotonic()
     for rec in trainer.run():
         if rec.done:
@@ -189,7 +229,10 @@ class TrialFile:
             f.write(json.dumps(item, allow_nan=True) + "\n")
 
     def read(self) -> tuple[dict, list[dict], dict | None, str]:
-        """(the last attempt's start line, its epoch records, its final record or None, an "ended" status or "")."""
+        """(the last attempt's start line, its epoch records, its final record or None, an "ended" status or "").
+
+        "ended" is the driver's mark for a trial that ended without a final record; it is written once, when the
+        trial has ended for good, so an attempt's start line written late (a stopped trial's) does not clear it."""
         start, epochs, final, ended = {}, [], None, ""
         if not self.path.exists():
             return start, epochs, final, ended
@@ -199,9 +242,10 @@ class TrialFile:
             except json.JSONDecodeError:  # a line cut short by a killed process
                 continue
             if "start" in item:  # a new attempt (a retry, or a resumed sweep) starts over
-                start, epochs, final, ended = item, [], None, ""
+                start, epochs, final = item, [], None
             elif "ended" in item:
                 ended = item["ended"]
+                start = start or item  # stopped before it started: the mark names it
             elif item.get("final"):
                 final = item
             else:
@@ -223,6 +267,7 @@ class Hooks:
     should_stop: Callable[[], bool] | None = None
     records: Path | None = None
     stopped: bool = False  # the user (or the time limit) stopped the sweep
+    marked: set = field(default_factory=set)  # trials whose end has been marked in their records file
 
 
 def _send(key: str, trial, status: str, result: dict | None = None) -> None:
@@ -231,8 +276,12 @@ def _send(key: str, trial, status: str, result: dict | None = None) -> None:
     hooks = _HOOKS.get(key)
     if hooks is None:  # a sweep restored in another process: nobody to tell
         return
+    if status in (STATUS_EARLY, STATUS_STOPPED, STATUS_ERROR):
+        hooks.marked.add(trial.trial_id)
     if status in (STATUS_EARLY, STATUS_STOPPED, STATUS_ERROR) and hooks.records is not None:
-        TrialFile(hooks.records / f"{trial.trial_id}.jsonl").write({"ended": status})
+        # a trial stopped before it wrote anything still gets a row: its name and settings come with the mark
+        TrialFile(hooks.records / f"{trial.trial_id}.jsonl").write(
+            {"ended": status, "name": trial_name(trial.config), "config": _shown_config(trial.config)})
     if hooks.on_update is not None:
         hooks.on_update({"trial": trial.trial_id, "name": trial_name(trial.config), "status": status,
                          "settings": trial_settings(trial.config), "result": result or {}})
@@ -243,6 +292,17 @@ def _stop_requested(key: str) -> bool:
     if hooks is not None and hooks.should_stop is not None and hooks.should_stop():
         hooks.stopped = True
     return hooks is not None and hooks.stopped
+
+
+def _mark_stopped(key: str, trials) -> None:
+    """At the end of a stopped sweep: mark the trials Stop ended (Tune calls no on_trial_complete for them)."""
+    if not _stop_requested(key):
+        return
+    marked = _HOOKS[key].marked
+    for trial in trials:
+        last = trial.last_result or {}
+        if trial.status not in ("ERROR", "PENDING") and not last.get("final") and trial.trial_id not in marked:
+            _send(key, trial, STATUS_STOPPED, last)
 
 
 def _tune_callbacks(key: str):
@@ -266,6 +326,9 @@ def _tune_callbacks(key: str):
 
         def on_trial_error(self, iteration, trials, trial, **info):
             _send(key, trial, STATUS_ERROR)
+
+        def on_experiment_end(self, trials, **info):
+            _mark_stopped(key, trials)
 
     class StopAll(tune.Stopper):
         def __call__(self, trial_id, result) -> bool:
@@ -338,7 +401,8 @@ def resume(path: str | Path, *, address: str | None = None, on_update: Callable[
     if not (path / "sweep.json").exists():
         raise ConfigError(f"{path} is not a sweep folder (no sweep.json); give the folder a sweep printed as its path")
     spec = spec_from_dict(json.loads((path / "sweep.json").read_text())["spec"])
-    if any(row["status"] not in (STATUS_FINISHED, STATUS_EARLY) for row in load(path).trials) or not load(path).trials:
+    trials = load(path).trials
+    if len(trials) < spec.count or any(r["status"] not in (STATUS_FINISHED, STATUS_EARLY) for r in trials):
         connect(address)
         _fit(spec, path, on_update, should_stop, restore=True)
     return finish(path)
@@ -354,7 +418,10 @@ def _fit(spec: SweepSpec, path: Path, on_update, should_stop, restore: bool) -> 
     _HOOKS[key] = Hooks(on_update, should_stop, path / "trials")
     try:
         trainable = _trainable(spec.threads)
-        if restore and tune.Tuner.can_restore(str(path)):
+        if restore:
+            if not tune.Tuner.can_restore(str(path)):
+                raise ConfigError(f"{path} cannot be resumed: the sweep stopped before Ray Tune saved its state; run "
+                                  "it again")
             tuner = tune.Tuner.restore(str(path), trainable, resume_unfinished=True, resume_errored=True)
         else:
             scheduler = None
@@ -366,8 +433,10 @@ def _fit(spec: SweepSpec, path: Path, on_update, should_stop, restore: bool) -> 
             tuner = tune.Tuner(
                 trainable, param_space=_param_space(spec, path / "trials"),
                 tune_config=tune.TuneConfig(num_samples=spec.samples, scheduler=scheduler, reuse_actors=True,
-                                            max_concurrent_trials=spec.max_concurrent or None,
-                                            search_alg=BasicVariantGenerator(random_state=spec.seed),
+                                            # the generator's own limit: Tune ignores max_concurrent_trials when
+                                            # given a search_alg instance
+                                            search_alg=BasicVariantGenerator(random_state=spec.seed,
+                                                                             max_concurrent=spec.max_concurrent),
                                             trial_dirname_creator=lambda t: f"trial_{t.trial_id}"),
                 run_config=tune.RunConfig(name=path.name, storage_path=str(path.parent), verbose=0,
                                           callbacks=[feed, JsonLoggerCallback()], stop=stopper,
