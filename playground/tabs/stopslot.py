@@ -1,7 +1,7 @@
 """Stop for the Seed lab's long jobs, without Gradio's `cancels=`.
 
 A generator event cancelled by another button's `cancels=[event]` sometimes keeps Gradio's "Error" badge on its
-outputs (issue 9; Gradio 6.31's own: `scripts/gradio_stop_badge.py` shows it with no dlcore code, in about one Stop
+outputs (issue 9; Gradio 6.31's own: `python -m playground.gradio_stop_badge` shows it with no dlcore code, in about one Stop
 in six). The browser sets the cancelled event's status to "complete" when its /cancel request returns, while the
 event's stream can still end with an error status afterwards; whichever lands last stays on screen. So the Seed lab
 never cancels: Stop asks the session's running job to stop (before its next step), and the job's generator ends on

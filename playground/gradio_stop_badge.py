@@ -1,7 +1,7 @@
 """Gradio 6's stray "Error" badge after Stop, with no dlcore code (issue 9): a generator event stopped by another
 button's `cancels=[event]` sometimes leaves the "Error" badge on its outputs.
 
-    python scripts/gradio_stop_badge.py [STOPS] [TICK]
+    python -m playground.gradio_stop_badge [STOPS] [TICK]
 
 Runs a two-output generator that yields every TICK seconds (silent work between updates, as a worker-thread
 hand-off is), clicks Run then Stop STOPS times in headless chromium, and counts the Stops after which the badge
