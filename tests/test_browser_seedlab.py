@@ -66,7 +66,7 @@ def test_nothing_empty_shows_a_placeholder_and_the_lr_box_follows_the_reproducti
     lr.press("Enter")
     page.get_by_role("button", name="Run", exact=True).click()
     page.get_by_text("has no numbers for lr 0.02").wait_for(timeout=30_000)
-    assert page.locator("#seed-table").is_visible()
+    page.locator("#seed-table").wait_for(state="visible", timeout=10_000)  # shown once it has rows
 
 
 def test_a_six_setting_grid_trains_several_trials_at_once_and_stops(page, monkeypatch):

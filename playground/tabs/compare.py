@@ -197,7 +197,9 @@ def run_comparison(values: dict, queue: list | None, slot: dict | None = None) -
                 yield {"status": f"⏳ {head}: {_counts(live)} — {time.monotonic() - t0:.0f} s"}
     finally:
         slot.release(job)
-    yield _final(job.result, live, time.monotonic() - t0, stopped=job.stop_reason == "user" or job.result.stopped)
+    end = "⏹️ Stopped" if job.stop_reason == "user" else \
+        f"⏱️ The job's time limit of {settings.LIMITS.max_seconds:g} s ended it" if job.result.stopped else "✅ Done"
+    yield _final(job.result, live, time.monotonic() - t0, end)
 
 
 def _counts(live: Live) -> str:
@@ -210,7 +212,7 @@ def _counts(live: Live) -> str:
     return ", ".join(parts)
 
 
-def _final(result: sweep.SweepResult, live: Live, seconds: float, stopped: bool) -> dict:
+def _final(result: sweep.SweepResult, live: Live, seconds: float, head: str) -> dict:
     by_name = {r["name"]: r for r in result.trials}
     rows = [{**by_name[n], "name": n} for n in live.names if n in by_name]
     with live.lock:
@@ -221,7 +223,6 @@ def _final(result: sweep.SweepResult, live: Live, seconds: float, stopped: bool)
     shutil.copyfile(result.path / "results.csv", path)
     best = result.best
     metric = result.spec.rank_by
-    head = "⏹️ Stopped" if stopped else "✅ Done"
     early = sum(r["status"] == sweep.STATUS_EARLY for r in rows)
     text = (f"{head}: {sum(r['status'] == sweep.STATUS_FINISHED for r in rows)} of {len(live.names)} trials finished"
             + (f", ASHA stopped {early} early" if early else "")
@@ -251,7 +252,7 @@ def build(spiral: TrainingTab) -> None:
     """The panel, inside the Seed lab tab; wired beside its components."""
     gr.Markdown("### Compare runs\nQueue settings — the seed's spiral table, the Spiral tab's settings, or a grid "
                 "over them — and train them **at once**, as the trials of one sweep on Ray Tune, on the same data "
-                f"and seed. Up to {settings.SWEEP_TRIALS_PER_USER} trials of yours run at a time; ASHA stops the "
+                f"and seed. Up to {settings.SWEEP_TRIALS_PER_USER} of your trials run at a time; ASHA stops the "
                 "weak ones early.")
     queue, slot = gr.State([]), gr.State({})
     with gr.Row():
