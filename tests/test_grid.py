@@ -186,3 +186,10 @@ def test_the_app_builds_without_importing_ray():
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DLCORE_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stderr[-2000:]
+
+
+def test_sweep_spiral_over_the_api_names_its_parameters_and_refuses_a_bad_grid(client):
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/sweep_spiral"]
+    assert [p["parameter_name"] for p in api["parameters"]] == ["grid", "scheduler", "trials_at_once"]
+    with pytest.raises(Exception, match=r'grid line "foo=1": unknown field'):  # refused before Ray starts
+        client.predict(grid="foo=1", api_name="/sweep_spiral")
