@@ -31,8 +31,20 @@ def main() -> None:
         print(f"   start {i + 1}: {t:.2f} s", flush=True)
     med = common.median(times)
     print(f"   median {med:.2f} s, max {max(times):.2f} s (target <= 10 s)")
+    ray = ray_at_start()
+    print(f"   ray imported by building the app: {ray} (sweeps import it when one starts)")
     common.emit({"benchmark": "startup", "median_seconds": med, "max_seconds": max(times), "runs": times,
-                 "machine": info})
+                 "ray_imported_at_start": ray, "machine": info})
+
+
+def ray_at_start() -> bool:
+    """Whether building the app (what app.py does before it serves) imports Ray."""
+    import subprocess
+    import sys
+
+    code = "import sys\nfrom playground.app import build_demo\nbuild_demo()\nprint('ray' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=common.ROOT, capture_output=True, text=True, timeout=300)
+    return out.stdout.strip().splitlines()[-1] == "True"
 
 
 if __name__ == "__main__":

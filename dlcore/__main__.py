@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
     r = sub.add_parser("reproduce", help="rerun a seed text's experiment beside its published numbers")
-    r.add_argument("name", nargs="?", help="spiral-table, boston-linear, mnist-ffn, gd-1d or d2l-linear")
+    r.add_argument("name", nargs="?", help="spiral-table, boston-linear, mnist-ffn, gd-1d, d2l-linear or optimizers")
     r.add_argument("--list", action="store_true", help="list the reproductions")
     r.add_argument("--json", action="store_true", help="print the result as one JSON object on the last stdout line")
     r.add_argument("--quick", action="store_true", help="a shorter run (mnist-ffn: 1 epoch; spiral-table: no 10k row)")
@@ -102,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="csv: a CSV of rows with the feature columns; boston: 13 comma-separated values in CSV order "
                         "(or such a CSV); 2-D sets (spiral, xor, ...): x,y; images: an image file")
     q.add_argument("--json", action="store_true")
+    add_sweep_parser(sub, t)
+    add_reproduce_sweep_flags(r)
     return p
 
 
@@ -399,10 +401,11 @@ def cmd_reproduce(a: argparse.Namespace) -> int:
         "gd-1d": lambda: seeds.gd_1d(lr=a.lr if a.lr is not None else 0.001, seed=a.seed),
         "d2l-linear": lambda: seeds.d2l_linear(seed=a.seed),
     }
-    result = run[a.name]()
+    result = reproduce_as_sweep(a, say) if a.name in SWEPT or a.sweep else run[a.name]()
+    result = with_spread(a, result)
     print(f"{result['name']}: {seeds.REPRODUCTIONS[a.name][1]}")
     print(_format_table(result["rows"]))
-    for key in ("max_abs_diff", "max_rel_diff", "behaviour", "w", "b", "w_error", "b_error", "data_source"):
+    for key in ("max_abs_diff", "max_rel_diff", "behaviour", "w", "b", "w_error", "b_error", "data_source", "sweep"):
         if key in result:
             print(f"{key}: {result[key]}")
     for note in result.get("notes", []):
@@ -435,12 +438,139 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_train(args)
         if args.command == "reproduce":
             return cmd_reproduce(args)
+        if args.command == "sweep":
+            return cmd_sweep(args)
         return cmd_predict(args)
     except DlcoreError as e:  # a user's value (exit 2: config, device, checkpoint, input) or missing data (exit 1)
         _fail(" ".join(str(e).split()), e.exit_code)  # one line, whatever the message holds
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     return 0
+
+
+# ---------------------------------------------------------------- sweeps (dlcore.sweep, on Ray Tune)
+
+SWEEP_ONLY = ("help", "out", "json", "quiet")  # train flags a sweep does not take (it writes a table, not a model)
+
+
+def add_sweep_parser(sub, train: argparse.ArgumentParser) -> None:
+    """`sweep`: every `train` flag (fixed for all trials), --grid to sweep any of them, and how trials run."""
+    import copy
+
+    s = sub.add_parser(
+        "sweep", help="train many settings at once as trials on Ray Tune (this machine's cores, or a cluster)",
+        description="Flags fix a setting for every trial (as in train; the learning-rate schedule is --lr-schedule "
+                    "here); --grid sweeps one. Trials run in parallel on a local Ray, or a cluster with --address / "
+                    "RAY_ADDRESS. The last stdout line is JSON (--json); a results.csv is written beside it.")
+    for action in train._actions:  # the train subcommand's own flag definitions, shared rather than copied
+        if action.dest in SWEEP_ONLY:
+            continue
+        if action.dest == "scheduler":  # --scheduler is the trial scheduler here (the issue's contract)
+            action = copy.copy(action)
+            action.option_strings = ["--lr-schedule"]
+        s._add_action(action)
+    s.add_argument("--grid", action="append", default=[], metavar='"FIELD=V1,V2,..."',
+                   help='sweep a field: "lr=1e-4,1e-3", "hidden=100;100,25" (; between values holding commas), '
+                        '"lr=loguniform(1e-4,1e-1)" (a draw per sample; also uniform, randint); repeat for more fields')
+    s.add_argument("--samples", type=int, default=1, help="repeats of the grid, each with its own random draws")
+    s.add_argument("--scheduler", dest="trial_scheduler", choices=["fifo", "asha"], default="fifo",
+                   help="fifo: train every trial to the end; asha: stop the weak ones early (ASHA)")
+    s.add_argument("--max-concurrent", type=int, default=0, help="trials at once (0 = as many as the CPUs allow)")
+    s.add_argument("--metric", default="", help="what ranks the trials (default test_loss; e.g. test_accuracy)")
+    s.add_argument("--threads", type=int, default=1, help="CPUs (torch threads) per trial")
+    s.add_argument("--address", help="a Ray cluster to run on (default RAY_ADDRESS, else a local Ray)")
+    s.add_argument("--storage", help="folder for the sweep's results (default $DLCORE_SWEEPS or ~/.cache/dlcore/sweeps)")
+    s.add_argument("--name", default="", help="the sweep's folder name under --storage (default sweep-DATASET-TIME)")
+    s.add_argument("--resume", metavar="PATH", help="finish (or just show) the sweep in this folder")
+    s.add_argument("--json", action="store_true", help="print the result as one JSON object on the last stdout line")
+    s.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+
+
+def sweep_spec(a: argparse.Namespace):
+    """The sweep the flags describe; every refusal (exit 2) before Ray is even imported."""
+    from .grid import SweepSpec, parse_axis
+
+    axes = tuple(parse_axis(text) for text in a.grid)
+    for axis in axes:
+        flag = getattr(a, axis.name, None)
+        if flag not in (None, False):
+            option = "--lr-schedule" if axis.name == "scheduler" else "--" + axis.name.replace("_", "-")
+            raise ConfigError(f"{axis.name} is both fixed ({option}) and swept (--grid \"{axis}\"); drop one")
+    base = config_from_args(a)
+    return SweepSpec(base, axes, samples=a.samples, scheduler=a.trial_scheduler, metric=a.metric,
+                     max_concurrent=a.max_concurrent, threads=a.threads, seed=base.seed)
+
+
+def sweep_progress(quiet: bool):
+    """A progress line on stderr as each trial ends."""
+    def show(event: dict) -> None:
+        if quiet or event["status"] in ("running",):
+            return
+        r = event["result"]
+        shown = ", ".join(f"{k} {r[k]:.4g}" for k in ("test_loss", "test_accuracy", "test_rmse") if k in r)
+        at = f" at epoch {r['epoch']:g}" if "epoch" in r else ""
+        print(f"dlcore: trial {event['name']}: {event['status']}{at}" + (f" ({shown})" if shown else ""),
+              file=sys.stderr, flush=True)
+    return show
+
+
+def sweep_table(result) -> list[dict]:
+    """The trials as the text table shows them: name, status, epochs, losses and metrics, seconds, node."""
+    keys = ("train_loss", "test_loss", "test_accuracy", "test_rmse", "test_r2")
+    return [{"trial": r["name"], "status": r["status"], "epochs": r["epochs"], **{k: r[k] for k in keys if k in r},
+             "seconds": r["seconds"], "node": (r["node_id"] or "")[:8]} for r in result.trials]
+
+
+def cmd_sweep(a: argparse.Namespace) -> int:
+    from . import sweep
+
+    if a.resume:
+        result = sweep.resume(a.resume, address=a.address, on_update=sweep_progress(a.quiet))
+    else:
+        spec = sweep_spec(a)
+        result = sweep.run(spec, storage=a.storage, name=a.name, address=a.address, on_update=sweep_progress(a.quiet))
+    print(f"sweep {result.path.name}: {len(result.trials)} trials ({result.spec.describe()}), "
+          f"{result.spec.scheduler}, ranked by {result.spec.rank_by} ({result.spec.mode})")
+    print(_format_table(sweep_table(result)))
+    best = result.best
+    metric = result.spec.rank_by
+    print(f"best: {best['name']} ({metric} {best[metric]:.4g})" if best else "best: none (no trial finished)")
+    print(f"epochs trained: {result.epochs_trained:,} of {result.epochs_possible:,}; table: {result.path / 'results.csv'}")
+    if a.json:
+        print(json.dumps(_jsonable(result.to_json()), allow_nan=False))
+    return 0
+
+
+def add_reproduce_sweep_flags(r: argparse.ArgumentParser) -> None:
+    """`reproduce ... --sweep`: run the rows as trials of a sweep, on several seeds, with the spread over seeds."""
+    r.add_argument("--sweep", action="store_true",
+                   help="spiral-table, mnist-ffn: run as a sweep on Ray Tune, every row on --seeds seeds at once")
+    r.add_argument("--seeds", type=int, help="how many seeds the spread is over (default 10 for the fast "
+                                             "reproductions, 5 for spiral-table, 3 for mnist-ffn and optimizers)")
+    r.add_argument("--address", help="--sweep: a Ray cluster to run on (default RAY_ADDRESS, else a local Ray)")
+    r.add_argument("--storage", help="--sweep: folder for the sweep's results")
+
+
+SWEPT = ("optimizers",)  # reproductions that always run as sweeps
+
+
+def reproduce_as_sweep(a: argparse.Namespace, say) -> dict:
+    """A trainer-based reproduction as a sweep over seeds: the seed's number, ours, and the spread beside them."""
+    from . import seedsweep
+
+    if a.name not in seedsweep.SWEEPS:
+        raise ConfigError(f"--sweep applies to {', '.join(seedsweep.SWEEPS)}, not {a.name}; drop --sweep")
+    progress = sweep_progress(a.quiet if hasattr(a, "quiet") else False)
+    return seedsweep.SWEEPS[a.name](a, progress=progress, say=say)
+
+
+def with_spread(a: argparse.Namespace, result: dict) -> dict:
+    """The fast reproductions rerun on seeds 0..N-1 in process, each row with the spread beside it."""
+    from . import seedsweep
+
+    if a.name in seedsweep.FAST:
+        return seedsweep.FAST[a.name](a, result)
+    return result
 
 
 if __name__ == "__main__":

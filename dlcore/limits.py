@@ -42,6 +42,7 @@ class Limits:
     max_rows: int = 200_000  # rows of an uploaded table (CSV)
     max_columns: int = 200  # columns of an uploaded table
     max_categories: int = 50  # distinct values of a text column one-hot encoded (and classes of a table's target)
+    max_trials: int = 64  # trials in one sweep (grid size x samples)
 
     @classmethod
     def from_env(cls) -> Limits:

@@ -78,7 +78,7 @@ def spiral_table(seed: int = 0, rows: list[int] | None = None, progress: Callabl
     rows: indices into SPIRAL_TABLE to run (default all six); should_stop: checked between steps, ends the table early.
     """
     data = _seed_spiral_data(seed)
-    out, ended = [], []
+    out, ended, sigmoid = [], [], None
     for i, (row, (name, cfg)) in enumerate(zip(SPIRAL_TABLE, spiral_table_configs(seed))):
         if rows is not None and i not in rows:
             continue
@@ -91,6 +91,8 @@ def spiral_table(seed: int = 0, rows: list[int] | None = None, progress: Callabl
         # the last epoch record's train_loss / train_accuracy (full batch, so one step per epoch).
         last = epochs[-1]
         acc = last.metrics["train_accuracy"]
+        if row.activation == "sigmoid":
+            sigmoid = [r for r in epochs if r.test_loss is not None]
         out.append({  # the seed's numbers beside ours
             "name": name, "epochs": row.epochs, "seed_loss": row.seed_loss, "loss": last.train_loss,
             "seed_accuracy": row.seed_accuracy, "train_accuracy": acc, "test_accuracy": final.metrics["test_accuracy"],
@@ -100,7 +102,12 @@ def spiral_table(seed: int = 0, rows: list[int] | None = None, progress: Callabl
         if progress:
             progress(f"{name}: loss {last.train_loss:.4f}, accuracy {acc:.3f} (seed {row.seed_accuracy:.3f}), "
                      f"held-out {final.metrics['test_accuracy']:.3f}")
-    return {"name": "spiral-table", "rows": out, "notes": [
+    return {"name": "spiral-table", "rows": out, "notes": [*spiral_table_notes(seed, sigmoid), *ended]}
+
+
+def spiral_table_notes(seed: int = 0, sigmoid: list[Progress] | None = None) -> list[str]:
+    """What the spiral table's numbers are, and what the sigmoid row shows (from its epoch records, when run)."""
+    return [
         "Trained on all 3,000 points with full batches, as seed 002 did, so train_accuracy is the seed's own measure "
         "(accuracy over the training points) and compares like for like.",
         "test_accuracy is over an independent second draw of 3,000 points from the same formula (new angle noise; "
@@ -109,8 +116,22 @@ def spiral_table(seed: int = 0, rows: list[int] | None = None, progress: Callabl
         "loss and train_accuracy are those of the last forward pass before the last update, as the seed printed "
         "them; test_accuracy is measured after it.",
         f"Weight decay 1e-5 throughout; seed {seed} sets the initial weights and the data.",
-        *ended,
-    ]}
+        sigmoid_note(sigmoid),
+    ]
+
+
+def sigmoid_note(records: list[Progress] | None = None) -> str:
+    """What seed 002's sigmoid row (0.51) shows and what it does not; `records`: our run's epoch records."""
+    falling = ""
+    if records and len(records) >= 1000:
+        a, b = records[899].train_loss, records[999].train_loss
+        falling = f" (ours: {a:.3f} at epoch 900, {b:.3f} at epoch 1,000)"
+    return ("The sigmoid row (Adam 1e-3, 0.51) does not show that sigmoid units cannot learn the spiral. It shows "
+            "that this net, at this small learning rate, has not learned it yet after 1,000 epochs: its loss is still "
+            f"falling at the end{falling}. Sigmoid units saturate, so their gradients are small and the net moves "
+            "slowly. The same net at lr 1e-2 reaches about 0.995 held-out accuracy (measured, see bench/RESULTS.md): "
+            "try it in the compare panel. What the row does show: with the same budget, ReLU learns the spiral and "
+            "sigmoid does not.")
 
 
 def boston_linear(seed: int = 0, lr: float = 1e-2, epochs: int = 300) -> dict:
@@ -252,6 +273,7 @@ def classify_lr(lr: float, seed: int = 0) -> str:
 
 # What seed 003 printed every 20 iterations (w after the update). Its autograd run drew new noise, so its two
 # columns differ; its hand-written run printed a stale loss, so only the autograd losses are real.
+SEED_003_LR = 0.001  # the only learning rate seed 003 ran
 SEED_003 = {1: (0.142, 0.140, 149.477), 21: (1.639, 1.618, 10.344), 41: (2.024, 1.999, 1.151),
             61: (2.123, 2.096, 0.544), 81: (2.148, 2.121, 0.504)}
 
@@ -259,7 +281,7 @@ SEED_003 = {1: (0.142, 0.140, 149.477), 21: (1.639, 1.618, 10.344), 41: (2.024, 
 def gd_1d(lr: float = 0.001, iters: int = 100, seed: int = 0) -> dict:
     """Seed 003's reproduction: the hand-derived and autograd paths of w, with the seed's printed values beside."""
     p = gd_1d_paths(lr, iters, seed)
-    seed_rows = SEED_003 if lr == 0.001 else {}
+    seed_rows = SEED_003 if lr == SEED_003_LR else {}
     rows = []
     steps = len(p["hand"])
     for i in sorted({*range(1, steps + 1, 20), steps}):  # the seed printed every 20th; the last step too
@@ -270,6 +292,8 @@ def gd_1d(lr: float = 0.001, iters: int = 100, seed: int = 0) -> dict:
     m = float(np.mean(p["x"] ** 2))
     return {"name": "gd-1d", "rows": rows, "max_abs_diff": p["max_abs_diff"], "max_rel_diff": p["max_rel_diff"],
             "final_w": p["hand"][-1], "lr": lr, "behaviour": behaviour, "notes": [
+                *([] if seed_rows else [f"The seed ran lr {SEED_003_LR:g} only, so it has no numbers for lr {lr:g}: "
+                                        "its columns (seed_w_hand, seed_w_autograd, seed_loss) are empty here."]),
                 "Y = 2X + uniform[0,2) noise on X = 0, 0.1, ..., 9.9; w starts at 0. Our two runs share one noise draw, "
                 "so their paths agree to float precision; the seed's draws differ from ours (and from each other), so "
                 "its w values differ from ours by about 0.02.",
@@ -342,12 +366,28 @@ def d2l_linear(seed: int = 0, lr: float = 0.03, epochs: int = 3, batch_size: int
                       "standard deviation 0.01 and a fixed learning rate, errors of 1e-4 to 1e-3 are what to expect."]}
 
 
+def optimizers(**kwargs) -> dict:
+    """Seed 001's eight solvers on its feed-forward net, as a sweep over seeds (see `dlcore.seedsweep`)."""
+    from .seedsweep import optimizers as run
+
+    return run(**kwargs)
+
+
+def mnist_source_note(dataset: str = "mnist", mnist_source: str = "auto") -> str:
+    """Where the images come from, as the trials load them (the sweep's check has loaded them already)."""
+    from .session import cached_data
+
+    d = cached_data(RunConfig(dataset=dataset, model="ffn", mnist_source=mnist_source))
+    return f"Data: {d.source}" + (f" ({d.source_reason})" if d.source_reason else "")
+
+
 REPRODUCTIONS: dict[str, tuple[Callable[..., dict], str]] = {
     "spiral-table": (spiral_table, "seed 002: the six-row spiral table (why non-linearity and depth matter)"),
     "boston-linear": (boston_linear, "seed 000: hand-written linear regression on Boston housing"),
     "mnist-ffn": (mnist_ffn, "seed 001: the 784-256-128-64-10 feed-forward net on MNIST"),
     "gd-1d": (gd_1d, "seed 003: Y = 2X + noise by the derived gradient and by autograd"),
     "d2l-linear": (d2l_linear, "seed 004: linear regression from scratch with minibatch SGD"),
+    "optimizers": (optimizers, "seed 001: its eight solvers on its feed-forward net, as a sweep over seeds"),
 }
 
 

@@ -32,6 +32,9 @@ CACHE_MB = env_number("DLCORE_CACHE_MB", 2000.0)  # gradio's files of this proce
 # training slots unless DLCORE_TORCH_THREADS says otherwise.
 TORCH_THREADS = int(os.environ.get("DLCORE_TORCH_THREADS", "0") or 0) or max(1, (os.cpu_count() or 1) // TRAIN_CONCURRENCY)
 DEVICE_CHOICES = ["auto", *available_devices()]
+# Trials one user's sweep runs at once (the Seed lab's compare panel): half the cores, so one class member cannot
+# take them all; the sweep itself is one job of the shared training slots (TRAIN_CONCURRENCY).
+SWEEP_TRIALS_PER_USER = int(env_number("DLCORE_SWEEP_TRIALS_PER_USER", max(1, (os.cpu_count() or 1) // 2)))
 OFFLINE = os.environ.get("DLCORE_OFFLINE", "") in ("1", "true", "True")
 DOWNLOAD_DIR = Path(tempfile.mkdtemp(prefix="dlcore-models-"))
 DOWNLOAD_TTL = 60.0  # seconds a file stays in DOWNLOAD_DIR (gradio serves its own copy from its cache)

@@ -17,7 +17,7 @@ from dlcore.predict import BOSTON_ORDER, predict_price
 from dlcore.session import keep_candidate
 from playground import settings, store
 from playground.handlers import named, user_errors
-from playground.tabs import boston, digits, seedlab, spiral
+from playground.tabs import boston, compare, digits, seedlab, spiral
 from playground.training import TrainingTab, after_stop
 
 SMALL = {"points": 200, "hidden": "32,16", "lr": "1e-2", "epochs": 40, "device": "cpu"}
@@ -287,7 +287,7 @@ def test_a_long_reproduction_streams_its_progress_and_stops(one_thread, monkeypa
 
     gen = seedlab.run_reproduction({"name": "spiral-table", "lr": None})
     first = next(gen)
-    assert first["table"].empty and first["figure"] is None, "the previous run's table and figure are cleared"
+    assert first["table"]["visible"] is False and first["figure"] is None, "the previous run's table and figure go"
     updates = [next(gen) for _ in range(3)]
     assert all(set(u) == {"notes"} and u["notes"].startswith("⏳ running…") for u in updates)
     gen.close()  # what Gradio does on Stop: the worker thread ends before its next step
@@ -303,29 +303,39 @@ def test_a_long_reproduction_streams_its_progress_and_stops(one_thread, monkeypa
 
 
 def test_seed_lab_reproduction_compare_and_code():
-    (out,) = seedlab.run_reproduction({"name": "gd-1d", "lr": "0.05"})
-    assert len(out["table"]) == 2 and "diverges" in out["notes"] and out["figure"] is not None  # |w| > 1e6 stops it
+    (out,) = seedlab.run_reproduction({"name": "gd-1d", "lr": "0.05", "seeds": "3"})
+    assert len(out["table"]["value"]) == 2 and "diverges" in out["notes"] and out["figure"] is not None  # |w| > 1e6
+    assert "w_hand_mean" in out["table"]["value"].columns and "over seeds 0..2 (3 runs)" in out["notes"]
     with pytest.raises(gr.Error, match="learning rate"):
         list(user_errors(seedlab.run_reproduction)({"name": "gd-1d", "lr": "-1"}))
-    queue = seedlab.queue_spiral_table({}, [])["queue"]
-    assert len(queue) == 6 and "10000 epochs" in seedlab.queue_text(queue)
-    add = user_errors(seedlab.queue_settings(spiral.SPEC))
+    with pytest.raises(gr.Error, match="seeds 0 is out of range"):
+        list(user_errors(seedlab.run_reproduction)({"name": "d2l-linear", "lr": None, "seeds": "0"}))
+    queue = compare.queue_spiral_table({}, [])["queue"]
+    assert len(queue) == 6 and "10000 epochs" in compare.queue_text(queue)
+    add = user_errors(compare.queue_settings(spiral.SPEC))
     queue = add(spiral_args(epochs=15), [])["queue"]
     with pytest.raises(gr.Error, match="hidden layers"):
         add(spiral_args(hidden="1,,2"), [])
-    queue = queue + [(n, c.replace(epochs=15)) for n, c in seedlab.queue_spiral_table({}, [])["queue"][:1]]
-    out = list(seedlab.run_comparison({}, queue))[-1]
-    table, curves = out["table"], out["plot"]
-    assert "2 runs compared" in out["status"] and len(table) == 2 and set(curves["series"]) == {n for n, _ in queue}
-    assert list(table.columns[:2]) == ["name", "epochs"] and "lr" not in table.columns  # the results, compactly
-    assert open(out["csv"]["value"]).read().startswith("name,dataset,model,hidden,activation,optimizer,lr")
-    # the same settings twice get one legend entry each; a 10,000-epoch run sends a few hundred points, not 10,000
-    out = list(seedlab.run_comparison({}, [queue[0], queue[0]]))[-1]
-    assert out["plot"]["series"].nunique() == 2 and out["table"]["name"].is_unique
-    long = seedlab.compare_curves({"a": [(e, 1.0 / e) for e in range(1, 10_001)]})
+    grid = user_errors(compare.queue_grid(spiral.SPEC))
+    queue = grid({**spiral_args(epochs=15), "grid": "lr=1e-3,1e-2\nhidden=8;8,4"}, queue)["queue"]
+    assert [n for n, _ in queue][1:] == ["lr=0.001 hidden=8", "lr=0.001 hidden=8,4", "lr=0.01 hidden=8",
+                                        "lr=0.01 hidden=8,4"] and queue[4][1].hidden == (8, 4)
+    for bad, message in (("lr=1e-3,-1", "learning rate -1"), ("foo=1", "unknown field"), ("", "grid is empty")):
+        with pytest.raises(gr.Error, match=message):
+            grid({**spiral_args(), "grid": bad}, [])
+    with pytest.raises(gr.Error, match="compare at most"):
+        grid({**spiral_args(), "grid": f"seed={','.join(map(str, range(70)))}"}, [])
+    # every queued run is in the plot (and its legend) from the first update, even before it reports
+    names = compare.unique_names([queue[0], queue[0], queue[1]])
+    assert names[:2] == [f"{queue[0][0]} (#1)", f"{queue[0][0]} (#2)"]
+    frame = compare.compare_curves({names[0]: [(1, 0.5), (2, 0.4)]}, names)
+    assert list(frame["series"].unique()) == names and frame["value"].isna().sum() == 2
+    long = compare.compare_curves({"a": [(e, 1.0 / e) for e in range(1, 10_001)]}, ["a"])
     assert len(long) <= 700 and long["epoch"].iloc[-1] == 10_000
+    cleared = compare.cleared({})
+    assert cleared["queue"] == [] and cleared["plot"]["visible"] is False and cleared["table"]["visible"] is False
     with pytest.raises(gr.Error, match="queue is empty"):
-        list(user_errors(seedlab.run_comparison)({}, []))
+        list(user_errors(compare.run_comparison)({}, []))
     state = train(spiral.SPEC, spiral_args(epochs=3))[-1]["state"]
     code = store.code_for(state)
     assert "import torch" in code and "nn.Linear(2, 32)" in code and "dlcore" not in code.split("CSV")[0]

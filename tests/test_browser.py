@@ -174,6 +174,7 @@ def pick(page, label: str, option: str) -> None:
 def test_seed_lab_lists_rows_as_they_finish_and_stops(page):
     page.get_by_role("tab", name="Seed lab").click()
     pick(page, "Reproduction", "spiral-table")
+    pick(page, "Seeds", "1")  # the seed's own run, listed row by row (more seeds run as a sweep)
     page.get_by_role("button", name="Run", exact=True).click()
     page.get_by_text("running…").first.wait_for(timeout=30_000)
     page.get_by_text(re.compile(r"accuracy 0\.\d+ \(seed 0\.509\)")).wait_for(timeout=90_000)  # two rows are in

@@ -174,3 +174,49 @@ def test_time_limit_ends_a_job(monkeypatch):
     monkeypatch.setattr(settings, "LIMITS", settings.LIMITS.__class__(max_seconds=1.0))
     out = list(spiral.SPEC.stream(SPIRAL, {}))[-1]
     assert "time budget of 1 s ran out" in out["status"] and out["state"]["model"] is not None
+
+
+def test_predictions_stay_responsive_while_a_sweep_runs(server, digits):
+    """A sweep (`/sweep_spiral`, the Seed lab's engine: Ray trials in their own processes, at the user's share of the
+    cores) keeps training while 16 clients predict digits: every answer right, none lost, latencies recorded."""
+    sweeper = Client(server, verbose=False)
+    job = sweeper.submit(grid="lr=1e-3,3e-3,1e-2\nepochs=20000", scheduler="fifo", trials_at_once=0,
+                         api_name="/sweep_spiral")
+    deadline = time.time() + 240  # the first sweep starts Ray in the server
+    while time.time() < deadline and not any("1 running" in (o or {}).get("status", "") for o in job.outputs()):
+        time.sleep(0.2)
+    assert any("1 running" in (o or {}).get("status", "") for o in job.outputs()), job.outputs()[-1:]
+    clients = [Client(server, verbose=False) for _ in range(16)]
+    stop_at = time.time() + 10
+    latencies, wrong, errors = [], [], []
+    lock = threading.Lock()
+
+    def caller(k: int) -> int:
+        n = 0
+        while time.time() < stop_at:
+            path, truth = digits[(k * 7 + n) % len(digits)]
+            t0 = time.perf_counter()
+            try:
+                label = clients[k].predict(payload(path), api_name="/predict_digit")[0]["label"]
+            except Exception as e:  # a lost request
+                with lock:
+                    errors.append(repr(e))
+                continue
+            with lock:
+                latencies.append((time.perf_counter() - t0) * 1000)
+                if label != truth:
+                    wrong.append((path, truth, label))
+            n += 1
+        return n
+
+    with ThreadPoolExecutor(16) as pool:
+        counts = list(pool.map(caller, range(16)))
+    sweeping = not job.done() and "running" in job.outputs()[-1]["status"]
+    job.cancel()  # a client's cancel ends the sweep's trials too
+    result = {"callers": 16, "requests": len(latencies), "errors": len(errors), "wrong": len(wrong),
+              "p50_ms": float(np.percentile(latencies, 50)), "p95_ms": float(np.percentile(latencies, 95)),
+              "sweep_running_throughout": sweeping}
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "load-sweep.json").write_text(json.dumps(result, indent=1))
+    print("\nload test with a sweep:", result)
+    assert errors == [] and wrong == [] and all(n >= 1 for n in counts) and sweeping

@@ -1,30 +1,36 @@
-"""The Seed lab: each seed text's experiment rerun beside its published numbers, and runs compared side by side.
+"""The Seed lab: each seed text's experiment rerun beside its published numbers, with the spread over seeds, and runs
+compared side by side (`compare.py`).
 
-Long jobs here (the spiral table, the MNIST net, the comparison queue) run as `dlcore.session.Job`s, the mechanism
-training uses: a worker thread at training priority, under the job time limit, stopped before its next step by Stop.
+The fast reproductions rerun in process on each seed. The trainer-based ones run as `dlcore.session.Job`s: seed 002's
+table and seed 001's net on one seed in process, listing each row as it finishes; over several seeds (and seed 001's
+eight solvers always) as a sweep on Ray Tune, every row on every seed at once. Stop asks the job to stop before its
+next step and the job ends with its own last update (see `stopslot.py` for why nothing here uses `cancels=`).
 """
 
 from __future__ import annotations
 
-import tempfile
 import time
-from pathlib import Path
 
 import gradio as gr
 import pandas as pd
 
-from dlcore import plots, seeds
+from dlcore import seeds, seedsweep
 from dlcore.errors import ConfigError
 from dlcore.session import Job, parse_number
 
 from .. import settings
 from ..handlers import named
-from ..settings import DOWNLOAD_DIR
-from ..training import PRIVATE, TrainingTab, train_event
+from ..training import TrainingTab
+from . import compare
+from .stopslot import StopSlot
 
-MAX_COMPARE = 12  # runs in one comparison
 CLOCK = 1.0  # seconds between the running clock's updates while a reproduction step is silent
-SUMMARY_KEYS = ("max_abs_diff", "behaviour", "w", "b", "w_error", "b_error")
+SUMMARY_KEYS = ("max_abs_diff", "behaviour", "w", "b", "w_error", "b_error", "sweep")
+LONG = ("spiral-table", "mnist-ffn", "optimizers")  # trainer-based: a job; over seeds, a sweep
+SEED_CHOICES = ("1", "3", "5", "10")
+SEEDS_DEFAULT = "3"
+LR_CHOICES = ("0.001", "0.01", "0.02", "0.025", "0.03", "0.05")
+SHOWN = ["table", "notes", "figure"]
 
 
 def _deadline_stop(job: Job):
@@ -33,50 +39,116 @@ def _deadline_stop(job: Job):
     return lambda: job.stopping() or time.monotonic() > deadline
 
 
+def _seeds(values: dict) -> int:
+    """How many seeds the spread is over (1: the seed's own run only); an API caller may leave it out."""
+    n = parse_number("seeds", values.get("seeds") or 1, whole=True, example="3")
+    if not 1 <= n <= int(SEED_CHOICES[-1]):
+        raise ConfigError(f"seeds {n} is out of range; use 1 to {SEED_CHOICES[-1]}")
+    return n
+
+
+def _gd_lr(values: dict) -> float:
+    return seeds.check_gd_lr(parse_number("learning rate", values.get("lr"), example="0.001"))
+
+
+FAST = {  # name -> (run(values, seed), the figure under the table or None)
+    "gd-1d": (lambda v, s: seeds.gd_1d(lr=_gd_lr(v), seed=s), lambda v: seeds.gd_1d_figure(_gd_lr(v))),
+    "boston-linear": (lambda v, s: seeds.boston_linear(seed=s), None),
+    "d2l-linear": (lambda v, s: seeds.d2l_linear(seed=s), None),
+}
+
+
 def reproduce(values: dict) -> dict:
-    """Run one seed reproduction: {table, notes, figure}; the long ones stream their rows (see `_stream`)."""
+    """Run one fast reproduction on seed 0 and, for the spread, on seeds 1..N-1: {table, notes, figure}."""
     name = values["name"]
     if name not in seeds.REPRODUCTIONS:
         raise ConfigError(f"reproduction {name!r} is unknown; choose from {sorted(seeds.REPRODUCTIONS)}")
-    if name == "gd-1d":
-        rate = seeds.check_gd_lr(parse_number("learning rate", values["lr"], example="0.001"))
-        return _shown(seeds.gd_1d(lr=rate), seeds.gd_1d_figure(rate))
-    return _shown(seeds.REPRODUCTIONS[name][0]())
+    run, figure = FAST[name]
+    n = _seeds(values)
+    result = run(values, 0)
+    if n > 1:
+        result = seedsweep.spread_over_seeds(name, result, lambda s: run(values, s), list(range(n)))
+    return _shown(result, figure(values) if figure else None)
 
 
-def _shown(result: dict, figure=None) -> dict:
+def _table(rows: list[dict]):
+    """A table with rows, or hidden: an empty Dataframe would show Gradio's "1 2 3" placeholder header."""
+    if not rows:
+        return gr.update(value=None, visible=False)
+    shown = [{k: (float(f"{v:.4g}") if isinstance(v, float) else v) for k, v in r.items()} for r in rows]
+    return gr.update(value=pd.DataFrame(shown), visible=True)
+
+
+def _shown(result: dict, figure=None, head: str = "") -> dict:
     extra = [f"- **{k}**: {result[k]}" for k in SUMMARY_KEYS if k in result]
-    notes = "\n".join(extra + [f"- {n}" for n in result.get("notes", [])])
-    return {"table": pd.DataFrame(result["rows"]), "notes": notes, "figure": figure}
+    notes = "\n".join(([head] if head else []) + extra + [f"- {n}" for n in result.get("notes", [])])
+    return {"table": _table(result["rows"]), "notes": notes, "figure": figure}
 
 
-def run_reproduction(values: dict):
-    """Stream a reproduction: the long ones (spiral table, MNIST FFN) list each row as it finishes, can be stopped
-    (what finished stays listed) and end at the job's time limit (then the table shows the rows done by then)."""
+def run_reproduction(values: dict, slot: dict | None = None):
+    """Stream a reproduction. The long ones list each row (or each finished trial) as it ends, stop on Stop (what
+    finished stays listed) and end at the job's time limit (then the table shows the rows done by then)."""
     name = values["name"]
-    if name not in ("spiral-table", "mnist-ffn"):  # short, but on a worker thread at training priority all the same
+    if name not in LONG:  # short, but on a worker thread at training priority all the same
         job = Job(lambda job: reproduce(values), name="reproduction")
         for _ in job.stream():
             pass
         yield job.result
         return
-    fn = seeds.spiral_table if name == "spiral-table" else seeds.mnist_ffn
+    n = _seeds(values)
+    slot = StopSlot.of(slot)
+    if slot.stopped_before_start():
+        yield {"notes": "⏹️ Stopped before it started."}
+        return
     lines: list[str] = []
     t0 = time.monotonic()
+    job = Job(_work(name, n, values, lines), name="reproduction", tick=CLOCK)
+    slot.hold(job)
+    yield {"table": _table([]), "notes": "⏳ running… 0 s", "figure": None}  # no stale table under a Stop
+    try:
+        for _ in job.stream():  # a row finished, or a second passed
+            yield {"notes": running_notes(t0, lines)}
+    finally:
+        slot.release(job)
+    stopped = job.stop_reason == "user"
+    head = reproduction_stopped({"notes": running_notes(t0, lines)})["notes"] if stopped else ""
+    yield _shown(job.result, head=head)
+
+
+def running_notes(t0: float, lines: list[str]) -> str:
+    return f"⏳ running… {time.monotonic() - t0:.0f} s" + "".join(f"\n- {line}" for line in lines)
+
+
+def _work(name: str, n: int, values: dict, lines: list[str]):
+    """The job's work: the seed's run in process (one seed), or a sweep over seeds on Ray Tune."""
+    def say(line: str, job: Job) -> None:
+        lines.append(line)
+        job.put(None)
+
+    def trial_ended(job: Job):
+        def show(event: dict) -> None:
+            if event["status"] not in ("running", "retrying"):
+                r = event["result"]
+                got = ", ".join(f"{k.replace('_', ' ')} {r[k]:.3f}" for k in ("train_accuracy", "test_accuracy")
+                                if k in r)
+                say(f"{event['name']}: {event['status']}" + (f" ({got})" if got else ""), job)
+        return show
 
     def work(job: Job) -> dict:
         should_stop = _deadline_stop(job)
-        result = fn(progress=lambda line: (lines.append(line), job.put(None)), should_stop=should_stop)
+        if n > 1 or name == "optimizers":
+            sweep_run = {"spiral-table": seedsweep.spiral_table, "mnist-ffn": seedsweep.mnist_ffn,
+                         "optimizers": seedsweep.optimizers}[name]
+            result = sweep_run(n, progress=trial_ended(job), should_stop=should_stop,
+                               max_concurrent=settings.SWEEP_TRIALS_PER_USER)
+        else:
+            fn = seeds.spiral_table if name == "spiral-table" else seeds.mnist_ffn
+            result = fn(progress=lambda line: say(line, job), should_stop=should_stop)
         if should_stop() and not job.stopping():
-            result.setdefault("notes", []).append(f"The job's time limit of {settings.LIMITS.max_seconds:g} s ended the run.")
+            result.setdefault("notes", []).append(f"The job's time limit of {settings.LIMITS.max_seconds:g} s ended "
+                                                  "the run.")
         return result
-
-    yield {"table": pd.DataFrame(), "notes": "⏳ running… 0 s", "figure": None}  # no stale table under a Stop
-    job = Job(work, name="reproduction", tick=CLOCK)
-    for _ in job.stream():  # a row finished, or a second passed
-        done = "".join(f"\n- {line}" for line in lines)
-        yield {"notes": f"⏳ running… {time.monotonic() - t0:.0f} s{done}"}
-    yield _shown(job.result)
+    return work
 
 
 def reproduction_stopped(values: dict) -> dict:
@@ -85,129 +157,29 @@ def reproduction_stopped(values: dict) -> dict:
     return {"notes": notes.replace("⏳ running…", "⏹️ Stopped after", 1) if "⏳" in notes else "⏹️ Stopped."}
 
 
-def queue_text(queue: list) -> str:
-    if not queue:
-        return "The queue is empty: load the seed's spiral table or add the 2-D tab's settings."
-    return "\n".join(f"{i + 1}. **{name}** — {cfg.epochs} epochs" for i, (name, cfg) in enumerate(queue))
-
-
-def queue_spiral_table(values: dict, queue: list | None) -> dict:
-    """Load seed 002's six rows into the comparison queue (the 10,000-epoch row included)."""
-    queue = list(queue or []) + list(seeds.spiral_table_configs())
-    return {"queue": queue, "list": queue_text(queue)}
-
-
-def queue_settings(spiral):
-    """A handler adding the 2-D tab's current settings to the queue."""
-    def add(values: dict, queue: list | None) -> dict:
-        cfg = spiral.config(values)
-        arch = ",".join(map(str, cfg.hidden)) if cfg.model == "mlp" else "linear"
-        queue = list(queue or []) + [(f"{arch} {cfg.activation} {cfg.optimizer} {cfg.lr:g}", cfg)]
-        return {"queue": queue, "list": queue_text(queue)}
-    return add
-
-
-COMPARE_COLUMNS = ("name", "epochs", "train_loss", "test_loss", "train_accuracy", "test_accuracy", "test_rmse",
-                   "test_r2", "seconds", "status")
-
-
-def compare_table(rows: list[dict]) -> pd.DataFrame:
-    """The comparison table as shown: the name, results and time, rounded (the CSV keeps every setting in full)."""
-    shown = [{k: (float(f"{r[k]:.4g}") if isinstance(r[k], float) else r[k]) for k in COMPARE_COLUMNS if k in r}
-             for r in rows]
-    return pd.DataFrame(shown)
-
-
-def compare_curves(curves: dict[str, list[tuple[float, float]]]) -> pd.DataFrame:
-    """Each run's training loss, thinned to a few hundred points per run so the browser stays light."""
-    rows = [(e, v, name) for name, points in curves.items() for e, v in plots.thin(points)]
-    return pd.DataFrame(rows, columns=["epoch", "value", "series"])
-
-
-def run_comparison(values: dict, queue: list | None):
-    """Train the queued runs in turn: {status, plot, table, csv} updates while they train, the CSV at the end."""
-    if not queue:
-        raise ConfigError("the comparison queue is empty; load the spiral table or add the current settings first")
-    if len(queue) > MAX_COMPARE:
-        raise ConfigError(f"{len(queue)} runs are queued; compare at most {MAX_COMPARE} at a time (clear the queue)")
-    names = [name for name, _ in queue]
-    names = [f"{n} (#{i + 1})" if names.count(n) > 1 else n for i, n in enumerate(names)]  # one legend entry each
-    runs = [(name, cfg.replace(time_budget=settings.LIMITS.max_seconds)) for name, (_, cfg) in zip(names, queue)]
-    curves: dict[str, list[tuple[float, float]]] = {}
-
-    def work(job: Job) -> list[dict]:
-        table: list[dict] = []
-        rows_shown, last_ui = 0, 0.0
-        for i, rec, table in seeds.compare(runs, should_stop=_deadline_stop(job)):
-            if rec.test_loss is not None and not rec.done:
-                curves.setdefault(runs[i][0], []).append((rec.epoch, rec.train_loss))
-            now = time.perf_counter()
-            if job.ready and (rec.done or now - last_ui > 1.0 / settings.UPDATES_PER_SECOND):
-                last_ui, new_rows, rows_shown = now, len(table) != rows_shown, len(table)
-                update = {"status": f"run {i + 1}/{len(runs)}: {runs[i][0]} — epoch {rec.epoch:g}/{rec.epochs}",
-                          "plot": compare_curves(curves)}
-                job.put({**update, "table": compare_table(table)} if new_rows else update)
-        return table
-
-    job = Job(work, name="compare")
-    yield from job.stream()
-    table = job.result
-    path = Path(tempfile.mkdtemp(dir=DOWNLOAD_DIR)) / "comparison.csv"
-    path.write_text(seeds.table_to_csv(table))
-    yield {"status": f"✅ {len(table)} runs compared.", "plot": compare_curves(curves), "table": compare_table(table),
-           "csv": gr.update(value=str(path), interactive=True)}
-
-
 def build(demo: gr.Blocks, spiral: TrainingTab) -> None:
     with gr.Tab("Seed lab", id="seeds"):
         _reproductions()
-        _comparisons(spiral)
+        compare.build(spiral)
 
 
 def _reproductions() -> None:
     gr.Markdown("### Reproduce the seed texts\nEach experiment of the five tutorial texts, rerun here, with the seed's "
-                "own numbers beside ours.")
+                "own numbers beside ours and the spread over seeds (mean ± std) beside both.")
+    slot = gr.State({})
     with gr.Row():
         name = gr.Dropdown(list(seeds.REPRODUCTIONS), value="gd-1d", label="Reproduction",
-                           info="the five seed texts' experiments; see the notes under the table")
-        lr = gr.Dropdown(["0.001", "0.01", "0.02", "0.025", "0.03", "0.05"], value="0.001", allow_custom_value=True,
-                         label="gd-1d learning rate", info="converges / oscillates around the minimum / diverges")
+                           info="the seed texts' experiments; see the notes under the table")
+        lr = gr.Dropdown(list(LR_CHOICES), value=LR_CHOICES[0], allow_custom_value=True, label="gd-1d learning rate",
+                         info="converges / oscillates around the minimum / diverges; the seed ran 0.001 only")
+        count = gr.Dropdown(list(SEED_CHOICES), value=SEEDS_DEFAULT, label="Seeds",
+                            info="1: the seed's own run; more: the spread over seeds (trainer rows run as a sweep)")
         run = gr.Button("Run", variant="primary")
         stop = gr.Button("Stop", variant="stop")
-    table = gr.Dataframe(label="Ours beside the seed's", wrap=True)
-    notes = gr.Markdown("")
+    table = gr.Dataframe(label="Ours beside the seed's", wrap=True, visible=False, elem_id="seed-table")
+    notes = gr.Markdown("", elem_id="seed-notes")
     figure = gr.Plot(label="J(w) and the path of w (gd-1d)", show_label=False)
-    shown = ["table", "notes", "figure"]
-    ev = run.click(named(run_reproduction, ["name", "lr"], extra=(), outputs=shown), [name, lr],
-                   [table, notes, figure], **PRIVATE, **train_event())
-    # the report covers the run's three outputs, as the run's own last update would
-    stop.click(None, None, None, cancels=[ev], **PRIVATE).then(
-        named(reproduction_stopped, ["notes"], extra=(), outputs=shown), notes, [table, notes, figure], **PRIVATE)
-
-
-def _comparisons(spiral: TrainingTab) -> None:
-    gr.Markdown("### Compare runs\nQueue several configurations, train them in turn on the same data and seed, and "
-                "compare them in one table — as seed 002's table does by hand.")
-    queue = gr.State([])
-    with gr.Row():
-        load = gr.Button("Load the seed's spiral table (6 runs)")
-        add = gr.Button("Add the 2-D tab's settings")
-        clear = gr.Button("Clear the queue")
-        run = gr.Button("Train the queue", variant="primary")
-        stop = gr.Button("Stop", variant="stop")
-    listing = gr.Markdown(queue_text([]))
-    status = gr.Markdown("")
-    plot = gr.LinePlot(x="epoch", y="value", color="series", title="Training loss, overlaid", y_title="loss",
-                       height=320, show_label=False)
-    table = gr.Dataframe(label="Results", wrap=True)
-    csv = gr.DownloadButton("Download the table as CSV", interactive=False, size="sm")
-
-    load.click(named(queue_spiral_table, [], extra=("queue",), outputs=["queue", "list"]), [queue], [queue, listing],
-               **PRIVATE)
-    names = [f.name for f in spiral.spec.fields]
-    add.click(named(queue_settings(spiral.spec), names, extra=("queue",), outputs=["queue", "list"]),
-              [*(spiral.inputs[n] for n in names), queue], [queue, listing], **PRIVATE)
-    clear.click(lambda: ([], queue_text([])), None, [queue, listing], **PRIVATE)
-    ev = run.click(named(run_comparison, [], extra=("queue",), outputs=["status", "plot", "table", "csv"]), [queue],
-                   [status, plot, table, csv], **PRIVATE, **train_event())
-    stop.click(lambda: "⏹️ Stopped.", None, status, cancels=[ev], queue=False, **PRIVATE)
+    # the learning rate applies to gd-1d only
+    name.change(lambda n: gr.update(visible=n == "gd-1d"), name, lr, queue=False, api_visibility="private")
+    StopSlot.wire(run, stop, named(run_reproduction, ["name", "lr", "seeds"], extra=("slot",), outputs=SHOWN),
+                  inputs=[name, lr, count], outputs=[table, notes, figure], slot=slot)
