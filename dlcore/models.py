@@ -95,12 +95,33 @@ def build_cnn(cfg: RunConfig, in_shape: tuple[int, ...], n_out: int) -> nn.Modul
     )
 
 
+def build_cnn_bn(cfg: RunConfig, in_shape: tuple[int, ...], n_out: int) -> nn.Module:
+    """A small, fast convnet with batch norm for (1, 28, 28) images: 5x5 and two 3x3 convolutions, global pooling."""
+    if len(in_shape) != 3:
+        raise ConfigError(f"model 'cnn_bn' needs image input, got input shape {in_shape}; use 'mlp' or 'linear'")
+    c = in_shape[0]
+    act = cfg.activation
+
+    def block(n_in: int, n_out: int, k: int) -> list[nn.Module]:
+        return [nn.Conv2d(n_in, n_out, k, padding=k // 2, bias=False), nn.BatchNorm2d(n_out), build_activation(act)]
+
+    return nn.Sequential(
+        *block(c, 32, 5), nn.MaxPool2d(2),  # (B, 32, 14, 14)
+        *block(32, 64, 3), nn.MaxPool2d(2),  # (B, 64, 7, 7)
+        *block(64, 128, 3),  # (B, 128, 7, 7)
+        nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Dropout(0.25),
+        nn.Linear(128, n_out),
+    )
+
+
 ARCHITECTURES: dict[str, Callable[[RunConfig, tuple[int, ...], int], nn.Module]] = {
     "linear": build_linear,  # no hidden layer: logistic / linear regression
     "mlp": build_mlp,
     "ffn": build_ffn,
-    "cnn": build_cnn,
+    "cnn": build_cnn,  # LeNet-style, 215k parameters: the Digits tab's CNN until 2026-11 (its checkpoints still load)
+    "cnn_bn": build_cnn_bn,
 }
+IMAGE_MODELS = ("ffn", "cnn", "cnn_bn")  # need 28x28 image input
 
 
 def count_params(model: nn.Module) -> int:
