@@ -96,21 +96,23 @@ def build_cnn(cfg: RunConfig, in_shape: tuple[int, ...], n_out: int) -> nn.Modul
 
 
 def build_cnn_bn(cfg: RunConfig, in_shape: tuple[int, ...], n_out: int) -> nn.Module:
-    """A small, fast convnet with batch norm for (1, 28, 28) images: 5x5 and two 3x3 convolutions, global pooling."""
+    """A small, fast convnet with batch norm for (1, 28, 28) images: a strided 5x5 convolution, two 3x3 ones, and one
+    linear layer (55k parameters; cheaper per image than the LeNet-style `cnn`, and it learns in fewer epochs)."""
     if len(in_shape) != 3:
         raise ConfigError(f"model 'cnn_bn' needs image input, got input shape {in_shape}; use 'mlp' or 'linear'")
-    c = in_shape[0]
+    c, h, w = in_shape
     act = cfg.activation
 
-    def block(n_in: int, n_out: int, k: int) -> list[nn.Module]:
-        return [nn.Conv2d(n_in, n_out, k, padding=k // 2, bias=False), nn.BatchNorm2d(n_out), build_activation(act)]
+    def block(n_in: int, n_out: int, k: int, stride: int = 1) -> list[nn.Module]:
+        return [nn.Conv2d(n_in, n_out, k, stride=stride, padding=k // 2, bias=False), nn.BatchNorm2d(n_out),
+                build_activation(act)]
 
     return nn.Sequential(
-        *block(c, 32, 5), nn.MaxPool2d(2),  # (B, 32, 14, 14)
-        *block(32, 64, 3), nn.MaxPool2d(2),  # (B, 64, 7, 7)
-        *block(64, 128, 3),  # (B, 128, 7, 7)
-        nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Dropout(0.25),
-        nn.Linear(128, n_out),
+        *block(c, 16, 5, stride=2),  # (B, 16, 14, 14)
+        *block(16, 32, 3), nn.MaxPool2d(2),  # (B, 32, 7, 7)
+        *block(32, 64, 3),  # (B, 64, 7, 7)
+        nn.Flatten(), nn.Dropout(0.2),
+        nn.Linear(64 * ((h + 1) // 4) * ((w + 1) // 4), n_out),
     )
 
 
