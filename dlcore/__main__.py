@@ -12,6 +12,7 @@ import math
 import sys
 from pathlib import Path
 
+from .augment import AUGMENTATIONS
 from .config import DATASETS, RunConfig, parse_hidden
 from .errors import ConfigError, DlcoreError
 from .features import FEATURES, RAW, parse_features
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--l2", type=float, help="weight of the L2 penalty sum w^2")
     t.add_argument("--dropout", type=float)
     t.add_argument("--batch-norm", action="store_true")
+    t.add_argument("--augment", choices=sorted(AUGMENTATIONS), help="images: augment each training batch")
     t.add_argument("--scheduler", choices=sorted(SCHEDULERS))
     t.add_argument("--seed", type=int)
     t.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])

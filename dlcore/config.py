@@ -11,7 +11,8 @@ import json
 import math
 from dataclasses import dataclass
 
-from . import models, optim  # the registries a config is checked against
+from . import augment as augmentations  # the registries a config is checked against
+from . import models, optim
 from .errors import ConfigError
 from .features import FEATURES
 from .limits import Limits
@@ -105,6 +106,7 @@ class RunConfig:
     activation: str = "relu"  # between layers only, never after the output
     dropout: float = 0.0  # mlp: dropout after each hidden activation (ffn uses the seed's 0.2)
     batch_norm: bool = False  # mlp: BatchNorm1d before each hidden activation
+    augment: str = "none"  # images: training-time augmentation of each batch (dlcore.augment), e.g. "digits"
     # optimisation
     optimizer: str = "adam"
     lr: float = 1e-3
@@ -168,6 +170,15 @@ class RunConfig:
     def replace(self, **changes) -> RunConfig:
         return dataclasses.replace(self, **changes)
 
+    def _images_only(self) -> None:
+        """Image models and augmentations on image data only."""
+        if self.dataset in ("mnist", "fashion"):
+            return
+        if self.model in models.IMAGE_MODELS:
+            raise ConfigError(f"model {self.model!r} is for 28x28 images; use 'linear' or 'mlp' for {self.dataset}")
+        if self.augment != "none":
+            raise ConfigError(f"augment {self.augment!r} is for 28x28 images; use 'none' for {self.dataset}")
+
     def validate(self, limits: Limits | None = None) -> RunConfig:
         """Check every field against its range and the server limits; raise ConfigError naming the fix."""
         lim = limits or Limits.from_env()
@@ -197,8 +208,8 @@ class RunConfig:
         self._validate_loss_and_table(choice)
         choice("mnist source", self.mnist_source, ("auto", "download", "embedded"))
         choice("device", self.device, ("auto", "cpu", "cuda", "mps"))
-        if self.model in ("ffn", "cnn") and self.dataset not in ("mnist", "fashion"):
-            raise ConfigError(f"model {self.model!r} is for 28x28 images; use 'linear' or 'mlp' for {self.dataset}")
+        choice("augment", self.augment, augmentations.AUGMENTATIONS)
+        self._images_only()
         whole("classes", self.classes, 2, lim.max_classes, f"use 2 to {lim.max_classes} classes")
         whole("points per class", self.points, 10, lim.max_points, f"use 10 to {lim.max_points} points per class")
         number("noise", self.noise, 0.0, 2.0, "use a noise between 0 and 2 (the seed uses 0.2)")

@@ -100,12 +100,35 @@ def build_cnn(cfg: RunConfig, in_shape: tuple[int, ...], n_out: int) -> nn.Modul
     )
 
 
+def build_cnn_bn(cfg: RunConfig, in_shape: tuple[int, ...], n_out: int) -> nn.Module:
+    """A small, fast convnet with batch norm for (1, 28, 28) images: a strided 5x5 convolution, two 3x3 ones, and one
+    linear layer (55k parameters; cheaper per image than the LeNet-style `cnn`, and it learns in fewer epochs)."""
+    if len(in_shape) != 3:
+        raise ConfigError(f"model 'cnn_bn' needs image input, got input shape {in_shape}; use 'mlp' or 'linear'")
+    c, h, w = in_shape
+    act = cfg.activation
+
+    def block(n_in: int, n_out: int, k: int, stride: int = 1) -> list[nn.Module]:
+        return [nn.Conv2d(n_in, n_out, k, stride=stride, padding=k // 2, bias=False), nn.BatchNorm2d(n_out),
+                build_activation(act)]
+
+    return nn.Sequential(
+        *block(c, 16, 5, stride=2),  # (B, 16, 14, 14)
+        *block(16, 32, 3), nn.MaxPool2d(2),  # (B, 32, 7, 7)
+        *block(32, 64, 3),  # (B, 64, 7, 7)
+        nn.Flatten(), nn.Dropout(0.2),
+        nn.Linear(64 * ((h + 1) // 4) * ((w + 1) // 4), n_out),
+    )
+
+
 ARCHITECTURES: dict[str, Callable[[RunConfig, tuple[int, ...], int], nn.Module]] = {
     "linear": build_linear,  # no hidden layer: logistic / linear regression
     "mlp": build_mlp,
     "ffn": build_ffn,
-    "cnn": build_cnn,
+    "cnn": build_cnn,  # LeNet-style, 215k parameters: the Digits tab's CNN until 2026-11 (its checkpoints still load)
+    "cnn_bn": build_cnn_bn,
 }
+IMAGE_MODELS = ("ffn", "cnn", "cnn_bn")  # need 28x28 image input
 
 
 def count_params(model: nn.Module) -> int:

@@ -284,3 +284,51 @@ def confusion_figure(cm: np.ndarray, class_names: list[str]):
 def digit_preview(img28: np.ndarray, scale: int = 6) -> np.ndarray:
     """A (28, 28) image in [0, 1] as the model sees it, enlarged for display (uint8, white ink on black)."""
     return np.kron((np.clip(img28, 0, 1) * 255).astype(np.uint8), np.ones((scale, scale), dtype=np.uint8))
+
+
+# ---------------------------------------------------------------- what an image model sees (numpy, no matplotlib)
+
+def _diverging(a: np.ndarray, limit: float | None = None) -> np.ndarray:
+    """Signed values -> RGB uint8: blue for negative, white for zero, red for positive (symmetric scale)."""
+    m = limit if limit is not None else float(np.abs(a).max()) or 1.0
+    t = np.clip(a / m, -1, 1)[..., None]
+    red, blue, white = np.array([178, 24, 43]), np.array([33, 102, 172]), np.array([247, 247, 247])
+    rgb = np.where(t >= 0, white + t * (red - white), white + (-t) * (blue - white))
+    return rgb.astype(np.uint8)
+
+
+def _grey(a: np.ndarray, limit: float | None = None) -> np.ndarray:
+    """Non-negative values -> RGB uint8, black to white (scaled to `limit` or the maximum)."""
+    m = limit if limit is not None else float(a.max()) or 1.0
+    g = (np.clip(a / m, 0, 1) * 255).astype(np.uint8)
+    return np.repeat(g[..., None], 3, axis=-1)
+
+
+def image_grid(images: np.ndarray, *, cols: int = 8, cell: int = 56, signed: bool = False, gap: int = 4,
+               shared_scale: bool = False) -> np.ndarray:
+    """Images (N, h, w) as one RGB picture: `cols` to a row, each enlarged to about `cell` px (nearest neighbour).
+
+    signed: blue-white-red around zero (weights, saliency); else black-to-white. shared_scale: one colour scale for
+    all (so strengths compare across cells); else each cell is scaled on its own (so each one's pattern shows)."""
+    n, h, w = images.shape
+    k = max(1, cell // max(h, w))
+    rows = int(np.ceil(n / cols))
+    out = np.full((rows * (h * k + gap) + gap, min(n, cols) * (w * k + gap) + gap, 3), 255, np.uint8)
+    limit = (float(np.abs(images).max()) or 1.0) if shared_scale else None
+    for i, im in enumerate(images):
+        rgb = _diverging(im, limit) if signed else _grey(np.maximum(im, 0), limit)
+        big = np.kron(rgb, np.ones((k, k, 1), np.uint8))
+        r, c = divmod(i, cols)
+        y, x = gap + r * (h * k + gap), gap + c * (w * k + gap)
+        out[y:y + h * k, x:x + w * k] = big
+    return out
+
+
+def saliency_image(img28: np.ndarray, sal: np.ndarray, scale: int = 8) -> np.ndarray:
+    """Saliency (28, 28) over the model's input: red where the ink pushed the answer up, blue where it pushed it down,
+    the drawing in light grey underneath. RGB uint8, `scale` times larger."""
+    colour = _diverging(sal).astype(np.float32)
+    weight = np.clip(np.abs(sal) / (float(np.abs(sal).max()) or 1.0), 0, 1)[..., None] ** 0.5
+    paper = 255 - 90 * np.clip(img28, 0, 1)[..., None]  # the drawing, light grey on white
+    rgb = (weight * colour + (1 - weight) * paper).astype(np.uint8)
+    return np.kron(rgb, np.ones((scale, scale, 1), np.uint8))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from . import netstats
+from .augment import build_augment
 from .config import RunConfig
 from .data import Data, load_data
 from .denormals import denormals_flushed, flush_denormals
@@ -124,6 +125,7 @@ class Trainer:
         self.optimizer = build_optimizer(cfg.optimizer, self.model.parameters(), cfg)
         self.scheduler = build_scheduler(cfg.scheduler, self.optimizer, cfg)
         self.loss_fn = build_loss(cfg.task, cfg.loss_name)
+        self.augment = build_augment(cfg.augment)  # applied to training batches only, never to the held-out split
         self.history: list[Progress] = []
         # per-layer norms and unit shares (dlcore.netstats) at the end of every `stats_every` epochs (0 = never), and
         # only while they have cost under `stats_budget` of the training time, past a first STATS_FREE seconds
@@ -193,6 +195,7 @@ class Trainer:
         if report_every is None:
             report_every = steps_per_epoch if steps_per_epoch <= 100 else max(20, steps_per_epoch // 5)
         perm_gen = torch.Generator().manual_seed(cfg.seed)
+        aug_gen = torch.Generator().manual_seed(cfg.seed + 1)  # its own stream: the batch order is as without it
         classification = cfg.task == "classification"
         penalised = bool(cfg.l1 or cfg.l2)
         self._status, self._message = "finished", " ".join(f"{note}." for note in self.notes)
@@ -221,6 +224,8 @@ class Trainer:
                 else:
                     idx = perm[i:i + bs]
                     xb, yb = x[idx], y[idx]
+                if self.augment is not None:
+                    xb = self.augment(xb, self.data.norm, aug_gen)
                 outputs = []
 
                 def closure():

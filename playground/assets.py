@@ -17,6 +17,10 @@ footer { display: none !important; }
                   border-radius: 2px; }
 .legend .scale { display: inline-block; width: 5em; height: 0.8em; vertical-align: -0.05em; border: 1px solid #ccc;
                  background: linear-gradient(90deg, rgb(245,147,34), white, rgb(8,119,189)); }
+/* Digits: the answer follows every stroke without a progress timer flashing over it ("hidden" still shows one) */
+#digit-answer [data-testid="status-tracker"].hidden, #digit-label [data-testid="status-tracker"].hidden,
+#digit-seen [data-testid="status-tracker"].hidden, #digit-which [data-testid="status-tracker"].hidden,
+#digit-seeing [data-testid="status-tracker"].hidden { display: none !important; }
 """
 
 # Gradio 6's image editor starts with no tool selected; select its brush so the first stroke draws. A click on the
@@ -37,12 +41,36 @@ SELECT_BRUSH_JS = """
 }
 """
 
-# Clear through the editor's own "Clear canvas" button: sending None to the Sketchpad leaves 6.31's editor loading.
+# Clear through the editor's own "Clear canvas" button (sending None to the Sketchpad leaves 6.31's editor loading).
+# That button also resets the zoom to 100 %: put back the zoom the user had (the editor's "Fit to screen", where it
+# starts, then its own zoom steps), so the drawing square keeps its size.
 CLEAR_SKETCH_JS = """
 () => {
   const root = document.querySelector('#sketchpad');
-  const clear = root && root.querySelector('button[aria-label="Clear canvas"]');
+  if (!root) return;
+  const zoomText = () => (root.querySelector('.zoom-number')?.innerText || '').trim();
+  const before = parseInt(zoomText(), 10);
+  const clear = root.querySelector('button[aria-label="Clear canvas"]');
   if (clear) clear.click();
+  const restore = async () => {
+    const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+    await wait(60);
+    if (!before || parseInt(zoomText(), 10) === before) return;
+    root.querySelector('.zoom-number [role="button"]')?.click();
+    await wait(30);
+    [...root.querySelectorAll('button')].find((b) => b.innerText.trim() === 'Fit to screen')?.click();
+    for (let i = 0; i < 20; i++) {
+      await wait(30);
+      const now = parseInt(zoomText(), 10);
+      if (!now || now === before) break;
+      const step = root.querySelector(`button[aria-label="${now < before ? 'Zoom in' : 'Zoom out'}"]`);
+      const next = () => parseInt(zoomText(), 10);
+      step?.click();
+      await wait(30);
+      if ((now < before && next() > before) || (now > before && next() < before)) break;  // no exact step back
+    }
+  };
+  restore();
   (SELECT_BRUSH)();
 }
 """.replace("SELECT_BRUSH", SELECT_BRUSH_JS.strip())

@@ -107,7 +107,7 @@ DIGIT_DATASETS = {"MNIST": {"dataset": "mnist", "mnist_source": "auto"},
 if FASHION_DIR.is_dir() or not OFFLINE:  # Fashion-MNIST where it can be had: Debian's package, or a download
     DIGIT_DATASETS["Fashion-MNIST"] = {"dataset": "fashion", "mnist_source": "auto"}
 DIGIT_MODELS = {"logistic regression": {"model": "linear"}, "feed-forward net (seed 001)": {"model": "ffn"},
-                "CNN": {"model": "cnn"}}
+                "CNN": {"model": "cnn_bn"}, "LeNet-style CNN (the tab's CNN before 2026-11)": {"model": "cnn"}}
 
 FIELDS: dict[str, Field] = {f.name: f for f in (
     # data
@@ -140,6 +140,8 @@ FIELDS: dict[str, Field] = {f.name: f for f in (
           choices=tuple(DEVICE_CHOICES)),
     Field("patience", "Early stopping patience", "int", "training", example="20",
           help="epochs without a better validation loss (on 15 % of the training split); 0 = off"),
+    Field("augment", "Augmentation", "choice", "training", choices=("none", "digits"),
+          help="digits: each epoch sees its images tilted, slanted, wobbled, thicker or thinner"),
 )}
 
 
@@ -182,7 +184,7 @@ DIGITS = (
           help="MNIST: the full 60,000 digits if they can be downloaded, else the built-in 5,000 (the status says which)"),
     Field("model", "Architecture", "choice", "model", labels=DIGIT_MODELS, params=True),
     *table("activation", "optimizer", "lr", "loss", "epochs", "batch_size", "weight_decay", "scheduler", "device",
-           "seed", "momentum", "patience", loss="classification", seed={"group": "training"}),
+           "seed", "momentum", "patience", "augment", loss="classification", seed={"group": "training"}),
 )
 # The Tables tab (/train_table): Boston's settings, with a loss for either task, since a table's task follows its target
 TABLE_LOSSES = {"auto (MSE, or cross-entropy for classes)": {"loss": ""},

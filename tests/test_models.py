@@ -6,7 +6,15 @@ from torch import nn
 
 from dlcore.config import ConfigError, Limits, RunConfig
 from dlcore.data import load_data
-from dlcore.models import ACTIVATIONS, ARCHITECTURES, build_activation, build_model, count_params, estimate_params
+from dlcore.models import (
+    ACTIVATIONS,
+    ARCHITECTURES,
+    IMAGE_MODELS,
+    build_activation,
+    build_model,
+    count_params,
+    estimate_params,
+)
 from dlcore.train import Trainer
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -40,7 +48,7 @@ def test_identity_activation_makes_the_mlp_affine():
 
 
 def _cfg_for(arch: str, **kw) -> tuple[RunConfig, tuple[int, ...]]:
-    if arch in ("ffn", "cnn"):
+    if arch in IMAGE_MODELS:
         return RunConfig(dataset="mnist", model=arch, **kw), IMAGE
     return RunConfig(dataset="spiral", model=arch, hidden=(10, 5), **kw), (2,)
 

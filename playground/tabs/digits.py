@@ -1,23 +1,37 @@
-"""The Digits tab: train an image classifier live, then draw a digit (or upload a picture) and read it."""
+"""The Digits tab: train an image classifier live, then draw a digit (the answer follows every stroke), see what the
+network sees, and teach it your own hand.
+
+Images reach the handlers unprocessed (`preprocess=False`, see playground/images.py): nothing is fetched from a URL and
+no image is decoded before its header has passed the pixel cap.
+"""
 
 from __future__ import annotations
+
+import functools
 
 import gradio as gr
 import numpy as np
 import torch
 
-from dlcore import plots
+from dlcore import explain, plots
+from dlcore.errors import InputError
 from dlcore.models import forward_chunked
-from dlcore.predict import model_input, predict_digit
+from dlcore.predict import BlankCanvas, model_input, predict_image, verdict
+from dlcore.presets import preset
+from dlcore.teach import MAX_DRAWINGS, teach
 
 from .. import fields, settings, store
 from ..assets import CLEAR_SKETCH_JS, SELECT_BRUSH_JS
-from ..handlers import named
+from ..handlers import named, user_errors
+from ..images import Image, Sketchpad, editor_value, upload_path
 from ..training import PRIVATE, TrainingSpec, TrainingTab, Views, predict_event
+
+DRAW_FIRST = "Draw a digit: the answer follows every stroke."
 
 
 def misclassified(d, logits: torch.Tensor, limit: int = 24) -> list[tuple[np.ndarray, str]]:
-    """The `limit` most confidently misclassified test images, with 'true → predicted (confidence)' captions."""
+    """The `limit` most confidently misclassified test images, captioned 'true → predicted, confidence' (short enough
+    to show whole under a thumbnail)."""
     probs = torch.softmax(logits, 1)
     conf, pred = probs.max(1)
     truth = d.y_test.to(pred.device)
@@ -26,15 +40,21 @@ def misclassified(d, logits: torch.Tensor, limit: int = 24) -> list[tuple[np.nda
     mean, std = d.norm["mean"][0], d.norm["std"][0]
     names = d.class_names
     return [(plots.digit_preview((d.x_test[i, 0].cpu().numpy() * std + mean).clip(0, 1), 3),
-             f"true {names[int(truth[i])]} → {names[int(pred[i])]} ({conf[i]:.0%})") for i in wrong]
+             f"{names[int(truth[i])]} → {names[int(pred[i])]}, {conf[i]:.0%}") for i in wrong]
 
 
 def data_note(run) -> str:
-    """Where the images came from, said plainly (the embedded subset says why)."""
+    """Where the images came from, in plain words."""
     d = run.data
-    if d.source.startswith("embedded"):
-        return f"\n\nData: the {d.source}, not the full 60,000 — {d.source_reason}."
-    return f"\n\nData: {d.source}."
+    if not d.source.startswith("embedded"):
+        return f"\n\nData: {d.source}."
+    if "could not be downloaded" in d.source_reason:
+        why = "no internet (the download of the full MNIST failed), so"
+    elif "DLCORE_OFFLINE" in d.source_reason:
+        why = "downloads are off here (DLCORE_OFFLINE), so"
+    else:
+        why = "as asked,"
+    return f"\n\nData: {why} the built-in 5,000 digits (4,000 to train, 1,000 held out), not the full 60,000."
 
 
 def views(run) -> Views:
@@ -52,26 +72,169 @@ SPEC = TrainingSpec(key="digits", dataset="mnist", fields=fields.DIGITS, api_nam
                     datasets=("mnist", "fashion"), views=("confusion", "gallery"), start=views, note=data_note,
                     inside=True)
 
+# The settings whose preset differs between the tab's data sets (e.g. epochs, augmentation): picking a data set loads
+# its own, the way the tab starts with MNIST's.
+PER_DATASET = tuple(f for f in fields.DIGITS if f.name != "dataset"
+                    and len({f.default(preset(d)) for d in SPEC.datasets}) > 1)
 
-def read_sketch(values: dict, state: dict | None = None) -> dict:
-    """A Sketchpad value (or an image path) -> the top 3, the 28x28 image the model sees, and which model answered."""
-    probs, img28 = predict_digit(store.session_model(state, "digits"), values["sketch"], settings.LIMITS)
-    return {"label": probs, "seen": plots.digit_preview(img28),
+
+def dataset_settings(values: dict) -> dict:
+    """The chosen data set's preset for the settings in PER_DATASET."""
+    cfg = preset(fields.DIGIT_DATASETS[values["dataset"]]["dataset"])
+    return {f.name: f.default(cfg) for f in PER_DATASET}
+
+
+# ---------------------------------------------------------------- reading a drawing
+
+def _drawing(value, editor: gr.Sketchpad | None):
+    """The handler's sketch value as dlcore reads it: an unprocessed Sketchpad value or uploaded file (the app), or
+    arrays and images (tests in this process)."""
+    if isinstance(value, dict) and ("path" in value or "meta" in value):  # one uploaded file (the picture box)
+        return upload_path(value)
+    layers = value.get("layers") if isinstance(value, dict) else None
+    parts = [value.get("background"), value.get("composite"), *(layers if isinstance(layers, (list, tuple)) else [])] \
+        if isinstance(value, dict) else []
+    if isinstance(value, dict) and (value.get("id") or any(isinstance(v, (dict, str)) for v in parts)):
+        if editor is None:
+            raise InputError("this drawing can only be read by the app that received it; send the images as files")
+        return editor_value(value, editor)
+    return value
+
+
+def answer_text(probs: dict[str, float]) -> str:
+    """The answer in words: the digit, or "not sure" with the two candidates when the top one is weak."""
+    sure, (first, second) = verdict(probs)
+    if sure:
+        return f"## {first[0]}"
+    return f"## Not sure: {first[0]} or {second[0]}?\n{first[1]:.0%} / {second[1]:.0%}"
+
+
+def read(values: dict, state: dict | None = None, editor: gr.Sketchpad | None = None) -> dict:
+    """A drawing or picture -> the top 3, the answer in words, the 28x28 the model saw, which model answered. The
+    28x28 is kept in the session state for the views and for Teach."""
+    tm = store.session_model(state, "digits")
+    img28 = model_input(tm, _drawing(values["sketch"], editor), settings.LIMITS)
+    probs = predict_image(tm, img28)
+    if state is not None:
+        state["seen"] = img28
+    return {"label": probs, "answer": answer_text(probs), "seen": plots.digit_preview(img28),
             "which": f"Predicted with {store.which_model(state, 'digits')}."}
 
 
-def label_only(values: dict, state: dict | None = None) -> dict:
+def read_sketch(values: dict, state: dict | None = None, editor: gr.Sketchpad | None = None) -> dict:
+    """The Predict button and the picture upload: like `read`, and an empty canvas is an error that says so."""
+    try:
+        return read(values, state, editor)
+    except BlankCanvas:
+        raise InputError("draw a digit first: the canvas is empty (or upload an image of a digit)") from None
+
+
+def live(values: dict, state: dict | None = None, editor: gr.Sketchpad | None = None) -> dict:
+    """Every stroke: like `read`, but a blank canvas (Clear) quietly empties the answer instead of an error."""
+    try:
+        return read(values, state, editor)
+    except BlankCanvas:
+        if state is not None:
+            state.pop("seen", None)
+        return {"label": None, "answer": "", "seen": None, "which": DRAW_FIRST}
+
+
+def label_only(values: dict, state: dict | None = None, editor: gr.Sketchpad | None = None) -> dict:
     """/predict_digit: the top 3 and which model. The 28x28 preview is its own event (/sketch_preview) that the
     Predict button chains after this one, so an API client asking for a label does not also fetch a picture file
     (gradio_client downloads every file output, which cost a third of the round trip)."""
-    out = read_sketch(values, state)
-    return {"label": out["label"], "which": out["which"]}
+    out = read_sketch(values, state, editor)
+    return {"label": out["label"], "which": out["which"], "answer": out["answer"]}
 
 
-def preview(values: dict, state: dict | None = None) -> dict:
+def preview(values: dict, state: dict | None = None, editor: gr.Sketchpad | None = None) -> dict:
     """/sketch_preview: the 28x28 image the model sees, framed as the model's data was made (no forward pass)."""
-    return {"seen": plots.digit_preview(model_input(store.session_model(state, "digits"), values["sketch"], settings.LIMITS))}
+    try:
+        img28 = model_input(store.session_model(state, "digits"), _drawing(values["sketch"], editor), settings.LIMITS)
+    except BlankCanvas:
+        raise InputError("draw a digit first: the canvas is empty (or upload an image of a digit)") from None
+    return {"seen": plots.digit_preview(img28)}
 
+
+# ---------------------------------------------------------------- what the network sees
+
+def seeing(state: dict | None) -> dict:
+    """The views of the session's model for the last drawing: filters, feature maps and saliency for a convnet, the
+    first layer's weights as 28x28 images for a dense model."""
+    tm = store.session_model(state, "digits")
+    img28 = (state or {}).get("seen")
+    out = {"maps": gr.update(visible=False), "saliency": None, "filters": None, "seeing_note": ""}
+    if explain.has_conv(tm):
+        f = explain.first_layer_filters(tm)
+        out["filters"] = gr.update(value=plots.image_grid(f, cols=8, cell=40, signed=True), visible=True,
+                                   label=f"First layer: {len(f)} filters {f.shape[1]}x{f.shape[2]} "
+                                         "(red: weight > 0, blue: < 0)")
+    else:
+        w, names = explain.first_layer_templates(tm)
+        out["filters"] = gr.update(value=plots.image_grid(w, cols=10 if len(w) <= 10 else 8, cell=56, signed=True),
+                                   visible=True, label=f"First layer: the weights of {len(w)} "
+                                   f"{'classes (0 to 9)' if names[0].startswith('class') else 'units, largest first'}"
+                                   " as 28x28 images (red: ink there raises it, blue: lowers it)")
+    if img28 is None:
+        out["seeing_note"] = "Draw a digit to see its feature maps and saliency."
+        return out
+    sal, top = explain.saliency(tm, img28)
+    out["saliency"] = gr.update(value=plots.saliency_image(img28, sal), label=f"Saliency for “{top}”: gradient × "
+                                "input (red pushed it up, blue pushed it down)")
+    layers = explain.feature_maps(tm, img28)
+    if layers:
+        out["maps"] = gr.update(value=[(plots.image_grid(m.maps[:32], cols=8, cell=42, shared_scale=True),
+                                        f"{m.name}, strongest first") for m in layers], visible=True)
+    return out
+
+
+# ---------------------------------------------------------------- teach it your hand
+
+def add_drawing(values: dict, state: dict | None) -> dict:
+    """Keep the last drawing (as the model saw it) with the label the user gives it."""
+    img28 = (state or {}).get("seen")
+    if img28 is None:
+        raise InputError("draw a digit first, then pick what it is and add it")
+    label = values["digit"]
+    if label is None or str(label) not in [str(d) for d in range(10)]:
+        raise InputError(f"pick the digit you drew (0 to 9), not {label!r}")
+    taught = state.setdefault("teach", [])
+    if len(taught) >= MAX_DRAWINGS:
+        raise InputError(f"the teaching set holds at most {MAX_DRAWINGS} drawings; press Teach, or empty it")
+    taught.append((img28.copy(), int(label)))
+    return {"teach_set": _teach_gallery(taught), "teach_note": f"{len(taught)} drawing(s) ready. Draw another, or "
+                                                                "press **Teach**."}
+
+
+def _teach_gallery(taught: list) -> list[tuple[np.ndarray, str]]:
+    return [(plots.digit_preview(img, 3), f"drawn {label}") for img, label in taught]
+
+
+def forget_drawings(values: dict, state: dict | None) -> dict:
+    (state or {}).pop("teach", None)
+    return {"teach_set": [], "teach_note": "The teaching set is empty."}
+
+
+def teach_it(values: dict, state: dict | None) -> dict:
+    """Fine-tune the session's model on the labelled drawings mixed with MNIST; it becomes the session's model."""
+    taught = (state or {}).get("teach") or []
+    if not taught:
+        raise InputError("add a few of your drawings first: draw, pick the digit, press Add")
+    tm = store.session_model(state, "digits")
+    new, rep = teach(tm, np.stack([t[0] for t in taught]), [t[1] for t in taught], limits=settings.LIMITS)
+    state["model"], state["history"] = new, []
+    note = (f"✅ Taught in {rep.seconds:.1f} s on your {rep.drawings} drawing(s) mixed with MNIST.\n\n"
+            f"| | before | after |\n|---|---|---|\n"
+            f"| your drawings | {rep.before:.0%} ({rep.drawings - len(rep.wrong_before)}/{rep.drawings}) | "
+            f"{rep.after:.0%} ({rep.drawings - len(rep.wrong_after)}/{rep.drawings}) |\n"
+            f"| MNIST held-out digits | {rep.mnist_before:.1%} | {rep.mnist_after:.1%} |\n\n"
+            "Your drawings were trained on, so *after* shows it learnt them; the MNIST row shows it did not forget "
+            "the rest. This model now answers in this session; **Download model** keeps it.")
+    return {"teach_note": note, "state": state, "download": store.download_update(state),
+            "which": f"Predicted with {store.which_model(state, 'digits')}."}
+
+
+# ---------------------------------------------------------------- the tab
 
 def build(demo: gr.Blocks) -> TrainingTab:
     tab = TrainingTab(SPEC)
@@ -83,33 +246,123 @@ def build(demo: gr.Blocks) -> TrainingTab:
 
     with tab.page("Digits"):
         with tab.columns([("data", None), ("model", None), ("training", None)], left=progress):
-            gr.Markdown("### Draw a digit\nBlack ink on white; use most of the square.")
-            sketch = gr.Sketchpad(label="Sketchpad", elem_id="sketchpad", canvas_size=(280, 280), type="numpy",
-                                  image_mode="RGBA", layers=False, transforms=(),
-                                  brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=11),
-                                  height=380, width=380)
-            with gr.Row():
-                predict = gr.Button("Predict", variant="primary")
-                clear = gr.Button("Clear")
-            picture = gr.Image(label="…or upload an image of a digit", type="filepath", sources=["upload"], height=140)
-            with gr.Row():
-                label = gr.Label(label="Top 3", num_top_classes=3, elem_id="digit-label")
-                seen = gr.Image(label="What the model sees (28×28)", interactive=False, height=170, width=170,
-                                buttons=[], format="png", elem_id="digit-seen")
-            which = gr.Markdown("", elem_id="digit-which")
+            ui = _draw_panel()
+            ui.update(_seeing_panel())
+            ui.update(_teach_panel())
         with gr.Row():
             confusion = gr.Plot(label="Confusion matrix (test set)", show_label=False, visible=False, scale=4)
-            gallery = gr.Gallery(label="Most confident mistakes (true → predicted)", columns=6, height=420,
-                                 visible=False, scale=5, object_fit="contain")
+            gallery = gr.Gallery(label="Most confident mistakes (true → predicted, confidence)", columns=6, height=420,
+                                 visible=False, scale=5, object_fit="contain", elem_id="digits-gallery")
     tab.wire(confusion=confusion, gallery=gallery)
+    names = [f.name for f in PER_DATASET]
+    tab.inputs["dataset"].change(named(dataset_settings, ["dataset"], extra=(), outputs=names), tab.inputs["dataset"],
+                                 [tab.inputs[n] for n in names], queue=False, **PRIVATE)
+    _wire_reading(demo, tab, ui)
+    _wire_seeing(tab, ui)
+    _wire_teaching(tab, ui)
+    return tab
 
-    predict.click(named(label_only, ["sketch"], outputs=["label", "which"]), [sketch, tab.state], [label, which],
-                  api_name="predict_digit", **predict_event()).success(
-        named(preview, ["sketch"], outputs=["seen"]), [sketch, tab.state], seen, api_name="sketch_preview",
-        **predict_event())
-    picture.upload(named(read_sketch, ["sketch"], outputs=["label", "seen", "which"]), [picture, tab.state],
-                   [label, seen, which], **PRIVATE, **predict_event())
-    clear.click(lambda: (None, None, ""), None, [label, seen, which], js=CLEAR_SKETCH_JS, queue=False, **PRIVATE)
+
+def _draw_panel() -> dict:
+    gr.Markdown("### Draw a digit\nBlack ink on white; the answer follows every stroke.")
+    sketch = Sketchpad(label="Sketchpad", elem_id="sketchpad", canvas_size=(280, 280), type="numpy", image_mode="RGBA",
+                       layers=False, transforms=(), brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=11),
+                       height=380)
+    with gr.Row():
+        predict = gr.Button("Predict", variant="primary", elem_id="digit-predict")
+        clear = gr.Button("Clear", elem_id="digit-clear")
+    with gr.Row(equal_height=True):
+        with gr.Column(min_width=160):
+            answer = gr.Markdown("", elem_id="digit-answer")
+            label = gr.Label(label="Top 3", num_top_classes=3, elem_id="digit-label")
+        with gr.Column(min_width=160):
+            gr.Markdown("What the model sees (28×28)", elem_classes="digit-caption")
+            seen = gr.Image(show_label=False, interactive=False, height=170, width=170, buttons=[], format="png",
+                            elem_id="digit-seen")
+    which = gr.Markdown(DRAW_FIRST, elem_id="digit-which")
+    picture = Image(label="…or upload an image of a digit", type="filepath", sources=["upload"], height=140,
+                    elem_id="digit-picture")
+    return {"sketch": sketch, "predict": predict, "clear": clear, "answer": answer, "label": label, "seen": seen,
+            "which": which, "picture": picture}
+
+
+def _seeing_panel() -> dict:
+    with gr.Accordion("What the network sees", open=False, elem_id="digit-seeing") as box:
+        note = gr.Markdown("")
+        filters = gr.Image(label="First layer", interactive=False, buttons=[], format="png", elem_id="digit-filters")
+        saliency = gr.Image(label="Saliency", interactive=False, buttons=[], format="png", height=240, width=240,
+                            elem_id="digit-saliency")
+        maps = gr.Gallery(label="Feature maps of your drawing, layer by layer (strongest first)", columns=1,
+                          height="auto", object_fit="contain", elem_id="digit-maps")
+    return {"seeing_box": box, "seeing_note": note, "filters": filters, "saliency": saliency, "maps": maps}
+
+
+def _teach_panel() -> dict:
+    with gr.Accordion("Teach it your hand", open=False, elem_id="digit-teach"):
+        gr.Markdown("Draw a digit, pick what it is, **Add**; a few per digit (or only those it reads wrong). "
+                    "**Teach** fine-tunes this session's model on them mixed with MNIST, in a few seconds.")
+        with gr.Row():
+            digit = gr.Radio([str(d) for d in range(10)], label="This drawing is a", elem_id="teach-digit")
+        with gr.Row():
+            add = gr.Button("Add", size="sm", elem_id="teach-add")
+            run = gr.Button("Teach", variant="primary", size="sm", elem_id="teach-run")
+            forget = gr.Button("Empty the set", size="sm", elem_id="teach-forget")
+        note = gr.Markdown("", elem_id="teach-note")
+        shelf = gr.Gallery(label="Your labelled drawings", columns=8, height=160, object_fit="contain",
+                           elem_id="teach-set")
+    return {"digit": digit, "add": add, "teach": run, "forget": forget, "teach_note": note, "teach_set": shelf}
+
+
+def _wire_reading(demo: gr.Blocks, tab: TrainingTab, ui: dict) -> None:
+    """Every stroke reads the drawing (a newer stroke replaces one still waiting); Predict stays for API clients and
+    uploads; Clear empties the canvas through the editor's own button, keeping its zoom."""
+    sketch, state = ui["sketch"], tab.state
+    raw = {"preprocess": False, **predict_event()}  # images are read by dlcore under the limits, never by gradio
+    with_editor = functools.partial
+    outs = ["label", "answer", "seen", "which"]
+    ev = sketch.change(named(with_editor(live, editor=sketch), ["sketch"], outputs=outs, doc=live.__doc__),
+                       [sketch, state], [ui[n] for n in outs], trigger_mode="always_last", show_progress="hidden",
+                       **PRIVATE, **raw)
+    first = ["label", "which", "answer"]
+    ui["predict"].click(named(with_editor(label_only, editor=sketch), ["sketch"], outputs=first,
+                              doc=label_only.__doc__), [sketch, state], [ui[n] for n in first],
+                        api_name="predict_digit", **raw).success(
+        named(with_editor(preview, editor=sketch), ["sketch"], outputs=["seen"], doc=preview.__doc__), [sketch, state],
+        ui["seen"], api_name="sketch_preview", **raw)
+    ui["picture"].upload(named(read_sketch, ["sketch"], outputs=outs), [ui["picture"], state], [ui[n] for n in outs],
+                         **PRIVATE, **raw)
+    ui["clear"].click(None, None, None, js=CLEAR_SKETCH_JS, queue=False, **PRIVATE)
     for opened in (demo.load, tab.tab.select):  # the brush is ready at the first stroke
         opened(None, None, None, js=SELECT_BRUSH_JS, **PRIVATE)
-    return tab
+    ui["live_event"] = ev
+
+
+def _wire_seeing(tab: TrainingTab, ui: dict) -> None:
+    """The views follow the drawing while their panel is open (after the answer, so they never delay it)."""
+    outs = ["filters", "saliency", "maps", "seeing_note"]
+    show = named(lambda _v, state: seeing(state), [], outputs=outs)
+    targets = [ui[n] for n in outs]
+    opened = gr.State(False)
+    ui["seeing_box"].expand(lambda: True, None, opened, queue=False, **PRIVATE).then(
+        show, [tab.state], targets, **PRIVATE, **predict_event())
+    ui["seeing_box"].collapse(lambda: False, None, opened, queue=False, **PRIVATE)
+    follow = user_errors(lambda is_open, state: seeing(state) if is_open else {})
+    ui["live_event"].then(lambda is_open, state: _shaped(follow(is_open, state), outs), [opened, tab.state], targets,
+                          show_progress="hidden", **PRIVATE, **predict_event())
+
+
+def _shaped(out: dict, names: list[str]) -> tuple:
+    return tuple(out.get(n, gr.skip()) for n in names)
+
+
+def _wire_teaching(tab: TrainingTab, ui: dict) -> None:
+    shelf = ["teach_set", "teach_note"]
+    ui["add"].click(named(add_drawing, ["digit"], outputs=shelf), [ui["digit"], tab.state], [ui[n] for n in shelf],
+                    **PRIVATE, **predict_event())
+    ui["forget"].click(named(forget_drawings, [], outputs=shelf), [tab.state], [ui[n] for n in shelf], **PRIVATE,
+                       queue=False)
+    outs = ["teach_note", "state", "download", "which"]
+    targets = {"state": tab.state, "download": tab.outputs["download"]}
+    ui["teach"].click(named(teach_it, [], outputs=outs), [tab.state], [targets.get(n) or ui[n] for n in outs],
+                      **PRIVATE, concurrency_id="train", concurrency_limit=settings.TRAIN_CONCURRENCY,
+                      show_progress="minimal").then(store.code_for, [tab.state], tab.outputs["code"], **PRIVATE)

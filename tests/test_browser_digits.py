@@ -1,0 +1,199 @@
+"""The Digits tab in a real browser (Debian's chromium through playwright, the shared in-process `server`): the answer
+follows each stroke without Predict, Teach fine-tunes on three corrected drawings and shows before/after, the views of
+what the network sees open, and the polish (Clear keeps the zoom, the toolbar stays off the drawing square, the
+preview's caption sits outside the picture, an empty Predict says to draw first). Screenshots go to artifacts/."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+
+import pytest
+from handdigits import TEMPLATES, BrowserPad, Pose, mouse_path
+
+from playground.serve import ROOT
+
+pytestmark = pytest.mark.browser
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = ROOT / "artifacts"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run"]
+ANSWER = "#digit-answer"
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+        pg.goto(server)
+        pg.get_by_role("tab", name="Digits").click()
+        pg.locator("#sketchpad canvas").first.wait_for(timeout=60_000)
+        yield pg
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def pad(page) -> BrowserPad:
+    pad = BrowserPad(page)
+    pad.calibrate()
+    pad.clear()
+    return pad
+
+
+def answer(page) -> str:
+    return page.locator(ANSWER).inner_text().strip()
+
+
+def wait_answer(page, pattern: str, timeout: int = 30_000) -> str:
+    """Wait until the answer line matches `pattern` (a regex), and return it."""
+    page.wait_for_function("([sel, pat]) => new RegExp(pat).test(document.querySelector(sel)?.innerText || '')",
+                           arg=[ANSWER, pattern], timeout=timeout)
+    return answer(page)
+
+
+def draw(pad: BrowserPad, template: str, pose: Pose | None = None, upto: int | None = None) -> None:
+    """The template's strokes (the first `upto` of them), unwobbled, centred and large unless a pose is given."""
+    import numpy as np
+
+    strokes = TEMPLATES[template][1][:upto]
+    for s in mouse_path(strokes, pose or Pose(200, 140, 140, 0, 0, 1), np.random.default_rng(0), jitter=0.0):
+        pad.stroke(s)
+
+
+def test_the_answer_follows_every_stroke_without_predict(page, pad):
+    page.locator("#digit-predict").evaluate("b => b.addEventListener('click', () => window.__predicted = true)")
+    draw(pad, "7-plain")  # one stroke: the bar and the diagonal
+    wait_answer(page, r"7")
+    page.locator("#digit-seen img").wait_for(timeout=30_000)  # the 28x28 the model saw follows the stroke too
+    first_seen = page.locator("#digit-seen img").get_attribute("src")
+    # a second stroke changes the drawing: a crossed 7 is still a 7, and the view of it is redrawn
+    pad.stroke([(110, 140), (200, 140)])
+    page.wait_for_function("(src) => document.querySelector('#digit-seen img')?.getAttribute('src') !== src",
+                           arg=first_seen, timeout=30_000)
+    assert "7" in answer(page)
+    # Clear, then a new digit stroke by stroke: the answer changes from the first stroke's to the whole digit's
+    pad.clear()
+    page.wait_for_function(f"() => !/\\d/.test(document.querySelector('{ANSWER}')?.innerText || '')", timeout=30_000)
+    draw(pad, "4-open", upto=1)  # the open 4's first stroke: an L
+    first = wait_answer(page, r"\d")
+    draw(pad, "4-open")  # the L again, and the 4's upright
+    page.wait_for_function("([sel, old]) => { const t = document.querySelector(sel)?.innerText || '';"
+                           " return /4/.test(t) && t !== old; }", arg=[ANSWER, first], timeout=30_000)
+    assert not page.evaluate("() => window.__predicted === true"), "Predict was pressed"
+    page.screenshot(path=str(ARTIFACTS / "digits-live.png"), full_page=True)
+
+
+def test_predict_on_an_empty_canvas_says_draw_first(page, pad):
+    pad.clear()
+    page.locator("#digit-predict").click()
+    page.get_by_text(re.compile("draw a digit first")).first.wait_for(timeout=30_000)
+
+
+def test_clear_keeps_the_zoom_and_the_brush(page, pad):
+    zoom = page.locator("#sketchpad .zoom-number")
+    page.locator("#sketchpad button[aria-label='Zoom in']").click()
+    page.wait_for_function("(z) => document.querySelector('#sketchpad .zoom-number')?.innerText.trim() !== z",
+                           arg=pad.zoom, timeout=10_000)
+    zoomed = zoom.inner_text().strip()
+    draw(pad, "1-stick", Pose(120, 140, 140, 0, 0, 1))
+    page.locator("#digit-clear").click()
+    page.wait_for_timeout(1000)
+    assert zoom.inner_text().strip() == zoomed, "Clear reset the zoom"
+    page.locator("#sketchpad button[aria-label='Zoom out']").click()  # back to where the pad was calibrated
+    page.wait_for_function("(z) => document.querySelector('#sketchpad .zoom-number')?.innerText.trim() === z",
+                           arg=pad.zoom, timeout=10_000)
+    pad.ready()
+
+
+def test_the_toolbar_and_captions_keep_off_the_pictures(page, pad):
+    square = _drawing_square(page, pad)
+    tools = page.locator("#sketchpad button[aria-label='Brush']").locator("xpath=..").bounding_box()
+    assert tools["x"] + tools["width"] <= square["left"], f"the tool bar {tools} covers the drawing square {square}"
+    draw(pad, "1-stick")
+    page.locator("#digit-seen img").wait_for(timeout=30_000)
+    img = page.locator("#digit-seen img").bounding_box()
+    caption = page.get_by_text("What the model sees (28×28)").bounding_box()
+    assert caption["y"] + caption["height"] <= img["y"], "the preview's caption lies over its top rows"
+    pad.clear()
+
+
+def _drawing_square(page, pad: BrowserPad) -> dict:
+    """The white drawing square inside the editor's canvas, in CSS px (centred, 280 canvas px at the pad's scale)."""
+    cx, cy = pad.centre()
+    half = 140 * pad.scale
+    return {"left": cx - half, "right": cx + half, "top": cy - half, "bottom": cy + half}
+
+
+def test_what_the_network_sees(page, pad):
+    draw(pad, "3-round")
+    wait_answer(page, r"\d")
+    page.locator("#digit-seeing").get_by_text("What the network sees").click()
+    for part in ("#digit-filters img", "#digit-saliency img", "#digit-maps img"):
+        page.locator(part).first.wait_for(timeout=60_000)
+    assert "gradient × input" in page.locator("#digit-saliency").inner_text()
+    assert page.locator("#digit-maps img").count() >= 2, "a feature-map grid per convolutional layer"
+    old = page.locator("#digit-saliency img").get_attribute("src")
+    pad.clear()
+    draw(pad, "7-plain")
+    page.wait_for_function("(s) => document.querySelector('#digit-saliency img')?.getAttribute('src') !== s",
+                           arg=old, timeout=60_000)  # the views follow the drawing while open
+    page.screenshot(path=str(ARTIFACTS / "digits-views.png"), full_page=True)
+    page.locator("#digit-seeing").get_by_text("What the network sees").click()  # closed again
+    pad.clear()
+
+
+def test_teach_three_corrected_drawings(page, pad):
+    """Someone whose 4 looks like a plus sign: three such drawings, labelled 4, then Teach: before / after."""
+    page.locator("#digit-teach").get_by_text("Teach it your hand").click()
+    plus = [[(0.5, 0.1), (0.5, 0.9)], [(0.1, 0.5), (0.9, 0.5)]]
+    import numpy as np
+
+    for k, pose in enumerate([Pose(200, 140, 140, 0, 0, 1), Pose(170, 130, 150, 8, 0.1, 0.9),
+                              Pose(190, 150, 135, -6, -0.1, 1.1)]):
+        pad.clear()
+        for s in mouse_path(plus, pose, np.random.default_rng(k), jitter=0.01):
+            pad.stroke(s)
+        wait_answer(page, r"\d")
+        page.locator("#teach-digit").get_by_text("4", exact=True).click()
+        page.locator("#teach-add").click()
+        page.get_by_text(f"{k + 1} drawing(s) ready").wait_for(timeout=30_000)
+    page.locator("#teach-run").click()
+    note = page.locator("#teach-note")
+    page.get_by_text(re.compile(r"Taught in [\d.]+ s")).wait_for(timeout=120_000)
+    text = note.inner_text()
+    before, after = re.search(r"your drawings\s+(\d+)%.*?(\d+)%", text, re.S).groups()
+    assert int(after) == 100 and int(after) > int(before), text
+    assert re.search(r"MNIST held-out digits\s+[\d.]+%\s+[\d.]+%", text), text
+    # the session now reads a new plus sign as a 4, and its model can be downloaded
+    pad.clear()
+    for s in mouse_path(plus, Pose(180, 140, 140, 3, 0, 1), np.random.default_rng(9), jitter=0.01):
+        pad.stroke(s)
+    wait_answer(page, r"4")
+    assert page.get_by_role("button", name="Download model").filter(visible=True).first.is_enabled()
+    page.screenshot(path=str(ARTIFACTS / "digits-teach.png"), full_page=True)
+
+
+def test_training_notes_in_plain_words_and_whole_captions(page, pad):
+    """The data note says where the digits came from in words (no cut-off RuntimeError), and the mistakes gallery's
+    captions fit under their thumbnails."""
+    page.get_by_label("Architecture").filter(visible=True).click()
+    page.get_by_role("option", name="logistic regression", exact=True).click()
+    page.get_by_label("Epochs").filter(visible=True).fill("1")
+    page.get_by_role("button", name="Train", exact=True).filter(visible=True).click()
+    page.get_by_text("This model is now used for predictions").filter(visible=True).wait_for(timeout=180_000)
+    status = page.locator("#digits-status").inner_text()
+    assert "the built-in 5,000 digits" in status and "Error" not in status, status
+    captions = page.locator("#digits-gallery .caption-label, #digits-gallery figcaption, #digits-gallery .caption")
+    captions.first.wait_for(timeout=30_000)
+    cut = page.evaluate("""() => [...document.querySelectorAll(
+        '#digits-gallery .caption-label, #digits-gallery figcaption, #digits-gallery .caption')]
+        .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)""")
+    assert not cut, f"captions cut off: {cut}"
+    page.screenshot(path=str(ARTIFACTS / "digits-trained-views.png"), full_page=True)

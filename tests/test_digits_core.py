@@ -1,0 +1,198 @@
+"""The Digits tab's core, without a browser: stroke-width framing, the "not sure" verdict, training-time augmentation,
+the views of what a network sees, and teaching a model someone's hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from handdigits import TEMPLATES, Pose, stroke_canvas
+
+from dlcore import explain, plots
+from dlcore.augment import AUGMENTATIONS, build_augment
+from dlcore.config import RunConfig
+from dlcore.data import MNIST_MEAN, MNIST_STD, embedded_mnist, load_data
+from dlcore.errors import ConfigError, InputError
+from dlcore.predict import (
+    FRAME,
+    MNIST_STROKE,
+    _crop_scaled,
+    mnist_style,
+    preprocess_sketch,
+    stroke_width,
+    verdict,
+)
+from dlcore.teach import teach
+from dlcore.train import Trainer
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+NORM = {"mean": [MNIST_MEAN], "std": [MNIST_STD]}
+
+
+# ---------------------------------------------------------------- framing
+
+def test_mnist_stroke_range_is_measured():
+    """MNIST_STROKE is what the embedded training digits measure through the same framing (10th, 50th, 90th pct)."""
+    xtr, _, _, _ = embedded_mnist()
+    w = np.array([stroke_width(_crop_scaled(x.numpy().astype(np.float32) / 255, FRAME)) for x in xtr[::4]])
+    for key, q in (("p10", 10), ("median", 50), ("p90", 90)):
+        assert abs(np.percentile(w, q) - MNIST_STROKE[key]) < 0.4, (key, np.percentile(w, q))
+
+
+def test_most_mnist_digits_pass_through_unchanged():
+    """Inside MNIST's own stroke range a digit is framed exactly as before: the held-out digits the model is scored
+    on are not altered (the ones outside it, about a fifth, are thinned or thickened a little)."""
+    _, _, xte, _ = embedded_mnist()
+    same = [np.corrcoef(preprocess_sketch(x.numpy()).ravel(), x.numpy().ravel() / 255.0)[0, 1] > 0.99 for x in xte]
+    assert np.mean(same) > 0.78
+
+
+def _ink(template: str, height: float, width: float) -> np.ndarray:
+    canvas = stroke_canvas(TEMPLATES[template][1], Pose(height, 60 + height / 2, 60 + height / 2, 0, 0, 1), width)
+    return 1.0 - canvas.astype(np.float32) / 255
+
+
+@pytest.mark.parametrize("template", ["3-round", "8-figure", "0-oval"])
+def test_a_small_digit_drawn_fat_is_thinned_and_a_hairline_thickened(template):
+    """A 60-px digit drawn with a 20-px brush is a blob at 20 px unless its strokes are thinned first; a 250-px one
+    drawn with a 3-px pen fades to nothing unless thickened."""
+    for height, brush in ((60, 20), (250, 3)):
+        ink = _ink(template, height, brush)
+        raw = stroke_width(_crop_scaled(ink, FRAME))
+        normalised = stroke_width(_crop_scaled(mnist_style(ink), FRAME))
+        lo, hi = MNIST_STROKE["p10"] - 1, MNIST_STROKE["p90"] + 6
+        assert not lo <= raw <= hi, "the drawing should start outside MNIST's range"
+        assert lo <= normalised <= hi, (height, brush, raw, normalised)
+        assert abs(normalised - MNIST_STROKE["median"]) < abs(raw - MNIST_STROKE["median"])
+    without = mnist_style(_ink(template, 60, 20), normalise=False)
+    assert (without > 0.5).mean() > (mnist_style(_ink(template, 60, 20)) > 0.5).mean(), "thinner than the blob"
+
+
+def test_verdict_is_sure_above_the_threshold_and_names_two_candidates():
+    sure, top = verdict({"4": 0.9, "9": 0.06, "7": 0.04})
+    assert sure and top[0] == ("4", 0.9)
+    sure, top = verdict({"4": 0.45, "9": 0.4, "7": 0.15})
+    assert not sure and [c for c, _ in top] == ["4", "9"]
+
+
+# ---------------------------------------------------------------- augmentation
+
+def test_digits_augmentation_varies_every_batch_and_keeps_the_ink():
+    _, _, xte, _ = embedded_mnist()
+    x = ((xte[:64].float() / 255 - MNIST_MEAN) / MNIST_STD).unsqueeze(1)
+    aug = build_augment("digits")
+    a1 = aug(x, NORM, torch.Generator().manual_seed(0))
+    a2 = aug(x, NORM, torch.Generator().manual_seed(1))
+    again = aug(x, NORM, torch.Generator().manual_seed(0))
+    assert a1.shape == x.shape and torch.equal(a1, again), "seeded: the same draw gives the same batch"
+    assert (a1 - a2).abs().mean() > 0.05 and (a1 - x).abs().mean() > 0.05
+    ink = lambda t: (t * MNIST_STD + MNIST_MEAN).clamp(0, 1).sum((1, 2, 3))  # noqa: E731
+    assert ((ink(a1) / ink(x)) > 0.4).all() and ((ink(a1) / ink(x)) < 2.5).all(), "no digit lost or smeared"
+    assert a1.min() >= (0 - MNIST_MEAN) / MNIST_STD - 1e-5 and a1.max() <= (1 - MNIST_MEAN) / MNIST_STD + 1e-5
+
+
+def test_augmentation_is_for_images_only_and_by_name():
+    assert set(AUGMENTATIONS) >= {"none", "digits"} and build_augment("none") is None
+    with pytest.raises(ConfigError, match="augment 'wobble' is unknown"):
+        RunConfig(dataset="mnist", augment="wobble").validate()
+    with pytest.raises(ConfigError, match="augment 'digits' is for 28x28 images"):
+        RunConfig(dataset="spiral", augment="digits").validate()
+
+
+def test_the_trainer_augments_training_batches_only():
+    data = load_data(RunConfig(dataset="mnist", mnist_source="embedded"))
+    data.x_train, data.y_train = data.x_train[:256], data.y_train[:256]
+    cfg = RunConfig(dataset="mnist", mnist_source="embedded", model="linear", epochs=2, batch_size=64, lr=1e-2,
+                    augment="digits", device="cpu")
+    test_before = data.x_test.clone()
+    seen = []
+    trainer = Trainer(cfg, data)
+    aug = trainer.augment
+    trainer.augment = lambda xb, norm, gen: seen.append(xb.clone()) or aug(xb, norm, gen)
+    records = list(trainer.run())
+    assert len(seen) == 8 and torch.equal(trainer.data.x_test, test_before)
+    assert records[-1].train_loss < records[0].train_loss
+
+
+# ---------------------------------------------------------------- the new CNN, and old checkpoints
+
+def test_the_old_lenet_checkpoints_still_load(tmp_path):
+    from dlcore import checkpoint
+
+    old = Trainer(RunConfig(dataset="mnist", mnist_source="embedded", model="cnn", epochs=1, batch_size=500,
+                            device="cpu", time_budget=0.5))
+    list(old.run())
+    path = checkpoint.save(old.trained(), tmp_path / "lenet.safetensors")
+    tm = checkpoint.load(path)
+    assert tm.cfg.model == "cnn" and tm.cfg.augment == "none"
+    assert sum(p.numel() for p in tm.model.parameters()) == 215_370
+
+
+# ---------------------------------------------------------------- what the network sees
+
+@pytest.fixture(scope="module")
+def default_digits():
+    from dlcore.defaults import load_default
+
+    return load_default("digits")
+
+
+def test_views_of_a_convnet(default_digits):
+    img = preprocess_sketch(255 - stroke_canvas(TEMPLATES["7-plain"][1], Pose(200, 140, 140, 0, 0, 1), 18))
+    filters = explain.first_layer_filters(default_digits)
+    assert filters.ndim == 3 and filters.shape[1] == filters.shape[2]
+    layers = explain.feature_maps(default_digits, img)
+    assert len(layers) >= 2 and all((np.diff(m.strength) <= 1e-6).all() for m in layers), "strongest first"
+    sal, top = explain.saliency(default_digits, img)
+    assert sal.shape == (28, 28) and top == "7"
+    assert np.abs(sal[img == 0]).max() == 0, "no ink, no saliency (gradient x input)"
+    assert sal[img > 0.5].sum() > 0, "the drawing as a whole argues for its answer"
+    grid = plots.image_grid(filters, cols=8, cell=40, signed=True)
+    assert grid.dtype == np.uint8 and grid.ndim == 3 and grid.shape[2] == 3
+    assert plots.saliency_image(img, sal).shape == (28 * 8, 28 * 8, 3)
+
+
+def test_views_of_dense_models():
+    data = load_data(RunConfig(dataset="mnist", mnist_source="embedded"))
+    for model, count in (("linear", 10), ("ffn", 32)):
+        t = Trainer(RunConfig(dataset="mnist", mnist_source="embedded", model=model, epochs=1, batch_size=200,
+                              device="cpu", lr=1e-2), data)
+        list(t.run())
+        w, names = explain.first_layer_templates(t.trained())
+        assert w.shape == (count, 28, 28) and len(names) == count
+        assert not explain.has_conv(t.trained())
+
+
+# ---------------------------------------------------------------- teach
+
+def test_teach_learns_a_strange_hand_without_forgetting_mnist():
+    """A person whose 4 is a plus sign: five drawings taught, then read as 4; MNIST's held-out accuracy holds."""
+    data = load_data(RunConfig(dataset="mnist", mnist_source="embedded"))
+    base = Trainer(RunConfig(dataset="mnist", mnist_source="embedded", model="linear", epochs=3, batch_size=100,
+                             lr=1e-2, device="cpu"), data)
+    list(base.run())
+    tm = base.trained()
+    plus = [[(0.5, 0.1), (0.5, 0.9)], [(0.1, 0.5), (0.9, 0.5)]]
+    rng = np.random.default_rng(0)
+    drawings = [preprocess_sketch(stroke_canvas(plus, Pose(rng.uniform(150, 230), 140, 140, rng.uniform(-8, 8),
+                                                           0, 1), 18, rng)) for _ in range(5)]
+    new, rep = teach(tm, np.stack(drawings), [4] * 5)
+    assert rep.drawings == 5 and rep.after == 1.0 and rep.after > rep.before
+    assert rep.mnist_after > rep.mnist_before - 0.03, "it forgot MNIST"
+    assert new.cfg == tm.cfg and new.model is not tm.model, "a new model; the old one is left as it was"
+    from dlcore.predict import predict_image
+
+    probe = preprocess_sketch(stroke_canvas(plus, Pose(190, 140, 140, 2, 0, 1), 16, np.random.default_rng(5)))
+    probs = predict_image(new, probe)
+    assert max(probs, key=probs.get) == "4"
+
+
+def test_teach_refuses_what_it_cannot_use():
+    data = load_data(RunConfig(dataset="mnist", mnist_source="embedded"))
+    t = Trainer(RunConfig(dataset="mnist", mnist_source="embedded", model="linear", epochs=1, batch_size=500,
+                          device="cpu"), data)
+    list(t.run())
+    with pytest.raises(InputError, match="1 to 200 labelled drawings"):
+        teach(t.trained(), np.zeros((0, 28, 28)), [])
+    with pytest.raises(InputError, match="labels are 0 to 9"):
+        teach(t.trained(), np.zeros((1, 28, 28)), [12])
