@@ -200,7 +200,7 @@ def test_house_extrapolation_warns_but_predicts():
 
 def test_digits_train_confusion_gallery_and_sketch():
     out = train(digits.SPEC, digits_args())[-1]
-    assert "embedded subset" in out["status"] and "worse than the one the tab already has" in out["status"]
+    assert "built-in 5,000 digits" in out["status"] and "worse than the one the tab already has" in out["status"]
     assert keep_candidate(out["state"])  # two epochs of logistic regression do worse than the built-in CNN
     assert out["confusion"]["visible"] and out["confusion"]["value"] is not None
     gallery = out["gallery"]
