@@ -307,12 +307,10 @@ def cmd_predict(a: argparse.Namespace) -> int:
         result = {"dataset": ds, "price": price, "unit": "$1000s", "warnings": warnings}
         text = f"predicted price: {price:.2f} ($1000s)"
     elif ds in PLANAR:
-        try:
-            xy = [float(v) for v in a.input.split(",")]
-        except ValueError:
-            xy = []
-        if len(xy) != 2 or not all(math.isfinite(v) for v in xy):
+        parts = a.input.split(",")
+        if len(parts) != 2:
             raise predict.InputError(f"{ds} input {a.input!r} must be two numbers x,y; use e.g. --input 0.3,-0.2")
+        xy = list(predict.check_point(parts))  # finite, within the stated range
         result, text = _planar_prediction(tm, xy)
     else:
         if not Path(a.input).exists():
@@ -337,8 +335,10 @@ def _planar_prediction(tm, xy: list[float]) -> tuple[dict, str]:
         print(f"dlcore: warning: {w}", file=sys.stderr)
     if tm.meta.get("task") == "regression":
         value = float(predict.predict_values(tm, xy)[0, 0])
+        if not math.isfinite(value):
+            raise predict.InputError("the model's answer here is not a finite number; the model is broken: train it again")
         return {"dataset": ds, "value": value, "warnings": warnings}, f"value {value:.4f}"
-    probs = predict.predict_points(tm, xy)[0]
+    probs = predict.probe_point(tm, xy)  # a finite answer, or an error
     result = {"dataset": ds, "probabilities": {n: float(p) for n, p in zip(tm.meta["class_names"], probs)}}
     result["label"] = max(result["probabilities"], key=result["probabilities"].get)
     result["warnings"] = warnings

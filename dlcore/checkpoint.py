@@ -24,7 +24,7 @@ from safetensors.torch import save as st_save
 
 from .config import RunConfig
 from .data import io_shape
-from .errors import CheckpointError, ConfigError
+from .errors import CheckpointError, ConfigError, DlcoreError
 from .limits import Limits, read_regular_file
 from .models import build_model
 from .records import TrainedModel
@@ -214,6 +214,9 @@ def from_bytes(blob: bytes, device: str | torch.device = "cpu", expect_dataset: 
 def _check_meta(cfg: RunConfig, meta: dict) -> None:
     """The metadata predictions read (shapes, names, normalisation, the Boston feature ranges), checked against the
     config: a checkpoint whose checksums were recomputed after an edit must not answer NaN or crash later."""
+    if cfg.dataset == "csv":  # a table's sizes come from its file, which is not at hand: its own record must be sane
+        _check_table_meta(meta)
+        return
     shape, outputs = io_shape(cfg)
     if list(meta.get("input_shape") or []) != list(shape) or meta.get("num_outputs") != outputs:
         raise CheckpointError(f"the checkpoint describes inputs {meta.get('input_shape')!r} and "
@@ -233,6 +236,22 @@ def _check_meta(cfg: RunConfig, meta: dict) -> None:
                                   f"finite{' positive' if key == 'std' else ''} numbers; the file was altered")
     if cfg.dataset == "boston":
         _check_boston(meta, width)
+
+
+def _check_table_meta(meta: dict) -> None:
+    """A table model's recorded sizes and preprocessing (dlcore.tabular.Prep) are whole, finite and consistent."""
+    from .tabular import Prep  # tabular builds on the data module, as this one does
+
+    shape, outputs = meta.get("input_shape"), meta.get("num_outputs")
+    if not (isinstance(shape, list) and len(shape) == 1 and type(shape[0]) is int and shape[0] > 0
+            and type(outputs) is int and outputs > 0):
+        raise CheckpointError(f"the checkpoint describes inputs {str(shape)[:60]} and {str(outputs)[:20]} outputs, "
+                              "which no table model has; the file was altered")
+    try:
+        Prep.from_dict(meta["info"]["table"])
+    except (KeyError, TypeError, ValueError, DlcoreError) as e:
+        raise CheckpointError(f"the checkpoint's table preprocessing is damaged ({str(e)[:120]}); the file was "
+                              "altered") from None
 
 
 def _check_boston(meta: dict, width: int) -> None:

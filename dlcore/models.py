@@ -15,6 +15,7 @@ from torch import nn
 from .errors import ConfigError
 from .features import RAW, FeatureInput
 from .limits import Limits
+from .planar import PLANAR
 
 if TYPE_CHECKING:
     from .config import RunConfig
@@ -58,6 +59,11 @@ def _mlp(sizes: list[int], activation: str, dropout: float = 0.0, batch_norm: bo
     return layers
 
 
+def planar_features(cfg: RunConfig) -> tuple[str, ...]:
+    """A 2-D set's input features (x1, x2, x1x2, ...); a table's `features` are its columns, read by dlcore.tabular."""
+    return tuple(cfg.features) if cfg.dataset in PLANAR else ()
+
+
 def _flat_in(in_shape: tuple[int, ...], features: tuple[str, ...] = ()) -> tuple[list[nn.Module], int]:
     """The layers before the first linear one (a flatten for images, the input features of a 2-D set) and its
     number of inputs."""
@@ -70,12 +76,12 @@ def _flat_in(in_shape: tuple[int, ...], features: tuple[str, ...] = ()) -> tuple
 
 
 def build_linear(cfg: RunConfig, in_shape: tuple[int, ...], n_out: int) -> nn.Module:
-    flat, n_in = _flat_in(in_shape, cfg.features)
+    flat, n_in = _flat_in(in_shape, planar_features(cfg))
     return nn.Sequential(*flat, nn.Linear(n_in, n_out))
 
 
 def build_mlp(cfg: RunConfig, in_shape: tuple[int, ...], n_out: int) -> nn.Module:
-    flat, n_in = _flat_in(in_shape, cfg.features)
+    flat, n_in = _flat_in(in_shape, planar_features(cfg))
     return nn.Sequential(*flat, *_mlp([n_in, *cfg.hidden, n_out], cfg.activation, cfg.dropout, cfg.batch_norm))
 
 

@@ -120,7 +120,7 @@ FIELDS: dict[str, Field] = {f.name: f for f in (
     # model
     Field("model", "Architecture", "radio", "model", choices=("linear", "mlp"), params=True),
     Field("activation", "Activation", "choice", "model", choices=tuple(sorted(ACTIVATIONS)), params=True,
-          applies={"model": ("mlp", "ffn", "cnn")}),  # a linear model has no layer between input and output
+          applies={"model": ("mlp", "ffn", "cnn", "cnn_bn")}),  # a linear model has no layer between input and output
     Field("hidden", "Hidden layers", "text", "model", help="sizes, input to output", example='"100,25"', params=True,
           show=lambda h: ",".join(map(str, h)), applies={"model": ("mlp",)}),
     Field("dropout", "Dropout", "float", "model", example="0", applies={"model": ("mlp",)}),

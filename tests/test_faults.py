@@ -192,8 +192,15 @@ def test_full_disk_via_dev_full(spiral_model, big_model, tmp_path, size):
     """The temporary file is a link to /dev/full, whose every write fails with ENOSPC: a real full disk."""
     tm = spiral_model if size == "small" else big_model
     target = tmp_path / "model.safetensors"
-    (tmp_path / "model.safetensors.part").symlink_to("/dev/full")
-    _assert_save_refused(tm, target, "No space left on device", "free some disk space")
+
+    def onto_dev_full(dir, prefix, suffix):  # the save's fresh temporary file, made a link to /dev/full
+        link = Path(dir) / f"{prefix}x{suffix}"
+        link.symlink_to("/dev/full")
+        return os.open(link, os.O_WRONLY), str(link)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(checkpoint.tempfile, "mkstemp", onto_dev_full)
+        _assert_save_refused(tm, target, "No space left on device", "free some disk space")
     assert list(tmp_path.iterdir()) == []  # neither the half file nor the model
 
 
@@ -234,7 +241,7 @@ def test_rename_failing_removes_the_temporary_file(spiral_model, tmp_path):
         raise OSError(errno.EXDEV, "Invalid cross-device link")
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(Path, "replace", cross_device)
+        mp.setattr(checkpoint.os, "replace", lambda src, dst: cross_device(None, dst))
         _assert_save_refused(spiral_model, tmp_path / "m.safetensors", "Invalid cross-device link")
     assert list(tmp_path.iterdir()) == []
 
@@ -412,7 +419,7 @@ def _more_classes(cfg, meta):
 
 @pytest.mark.parametrize("edit", [_other_architecture, _linear, _more_classes])
 def test_metadata_edited_to_another_architecture_is_refused(blob, edit):
-    with pytest.raises(CheckpointError, match="do not fit the model described in the checkpoint"):
+    with pytest.raises(CheckpointError, match="do not fit the model described in the checkpoint|the file was altered"):
         checkpoint.from_bytes(_resaved(blob, edit))
 
 

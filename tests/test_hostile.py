@@ -23,7 +23,7 @@ from dlcore.errors import ConfigError
 from dlcore.predict import BOSTON_ORDER, predict_digit, predict_price
 from playground import admission, sessions, settings, store
 from playground.serve import call, cpu_seconds, disk_mb, fn_index, raw_join, read_stream, rss_mb, start_app, stop_app
-from playground.tabs import seedlab, spiral
+from playground.tabs import compare, spiral
 
 LONG = spiral.SPEC.args(points=2000, hidden="256,256", epochs=20000, device="cpu")
 # The largest model the server allows: the test server's cap is this model's 295,383 parameters (bench/bench_hostile.py
@@ -179,9 +179,9 @@ def test_the_comparison_queue_ends_at_the_job_time_limit(monkeypatch):
     cfg = spiral.SPEC.config(spiral.SPEC.args(points=500, hidden="64,64", epochs=20000, device="cpu"))
     queue = [(f"run {i}", cfg) for i in range(12)]
     t0 = time.perf_counter()
-    out = list(seedlab.run_comparison({}, queue))
+    out = list(compare.run_comparison({}, queue))  # a sweep on Ray: its start is inside the limit's reach too
     took = time.perf_counter() - t0
-    assert took < 30 and "✅" in out[-1]["status"]  # twelve 20,000-epoch runs would take many minutes
+    assert took < 60 and "time limit" in out[-1]["status"]  # twelve 20,000-epoch runs would take many minutes
     print(f"\n12 queued runs under a 2 s job limit ended after {took:.1f} s")
 
 
@@ -248,7 +248,8 @@ def test_a_newer_model_replaces_the_download_file():
     state = {}
     args = spiral.SPEC.args(points=100, hidden="8", epochs=3, device="cpu")
     first = list(spiral.SPEC.stream(args, state))[-1]["download"]["value"]
-    second = list(spiral.SPEC.stream({**args, "seed": 1}, state))[-1]["download"]["value"]
+    # another split, trained long enough to be no worse than the trivial model: it replaces the first
+    second = list(spiral.SPEC.stream({**args, "seed": 1, "epochs": 300}, state))[-1]["download"]["value"]
     assert first != second and not store.Path(first).exists() and store.Path(second).exists()
     store.forget(state)
     assert not store.Path(second).exists()

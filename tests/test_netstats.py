@@ -46,7 +46,7 @@ def test_stats_of_a_convnet_judge_its_channels():
     cfg = preset("mnist", epochs=1).validate()
     stats = LayerStats(build_model(cfg, (1, 28, 28), 10))(torch.randn(8, 1, 28, 28))
     assert [s["layer"] for s in stats] == ["layer 1", "layer 2", "layer 3", "output"]
-    assert [s["units"] for s in stats] == [16, 32, 128, 10] and all("dead" in s for s in stats[:3])
+    assert [s["units"] for s in stats] == [16, 32, 64, 10] and all("dead" in s for s in stats[:3])
 
 
 def test_the_trainer_records_them_every_few_epochs_and_at_the_end(small_spiral):

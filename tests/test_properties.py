@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw, ImageFont
@@ -33,6 +34,13 @@ LIMITS = Limits()  # the defaults, whatever DLCORE_MAX_* the shell has set
 PROPS = settings(max_examples=120, deadline=None, derandomize=True,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 FEW = settings(PROPS, max_examples=50)
+
+
+@pytest.fixture(autouse=True)
+def subnormals_representable():
+    """Hypothesis draws subnormal floats and refuses to run where they flush to zero. The trainer flushes them on the
+    thread it trains on (dlcore.denormals), and earlier tests train on this one: give them back for these tests."""
+    torch.set_flush_denormal(False)
 
 
 # ---------------------------------------------------------------- hidden-layer specs

@@ -13,6 +13,7 @@ from conftest import HOUSE
 
 from dlcore.limits import Limits
 from dlcore.predict import BOSTON_ORDER
+from dlcore.session import keep_candidate
 from playground import settings
 from playground.handlers import user_errors
 from playground.tabs import boston, tables
@@ -81,7 +82,7 @@ def test_the_built_in_table_is_boston_and_other_choices_are_tables():
 
 def test_a_classifier_on_a_table_with_a_category_and_gaps(trained, shop_csv):
     final = trained[-1]
-    assert "✅" in final["status"] and "test acc" in final["status"]
+    assert "now used for predictions" in final["status"] and "test acc" in final["status"]
     assert "missing cells filled from the training split: age 19 (with median" in final["status"]
     assert "Baselines on this split: test accuracy" in final["status"]
     assert final["figure"]["visible"] and final["coefficients"]["visible"] is False
@@ -156,6 +157,8 @@ def test_boston_linear_model_shows_its_coefficients_and_prices():
     assert abs(table.drop("(intercept)")).is_monotonic_decreasing  # largest effect first
     assert table["(intercept)"] == pytest.approx(22.5, abs=1.5)  # the mean price: inputs are standardised
     state = final["state"]
+    assert "worse than the one the tab already has" in final["status"]  # than the built-in MLP: held back...
+    assert keep_candidate(state)  # ...until the user keeps it
     out = user_errors(boston.predict_house)(dict(zip(BOSTON_ORDER, HOUSE)), state)
     assert "your model: linear" in out["note"] and tables.form_of(state)["price_box"]["visible"]
 

@@ -111,7 +111,7 @@ def test_try_this_sets_the_suggested_fields(one_thread):
 
 def test_try_this_maps_settings_onto_a_tabs_own_labels():
     cfg = digits.SPEC.config(digits.SPEC.args(model="logistic regression"))
-    values = fields.widget_values(digits.SPEC.fields, cfg, cfg.replace(model="cnn", activation="relu"))
+    values = fields.widget_values(digits.SPEC.fields, cfg, cfg.replace(model="cnn_bn", activation="relu"))
     assert values == {"model": "CNN"}
 
 

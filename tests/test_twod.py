@@ -50,7 +50,7 @@ def test_every_set_trains_through_the_tab(name):
     loss = "mse" if PLANAR[name].task == "regression" else "cross_entropy"
     state = {}
     last = train(args(dataset=name, loss=loss, features=["x1", "x2", "x1x2"]), state)[-1]
-    assert "✅" in last["status"] and state["model"].cfg.dataset == name
+    assert "now used for predictions" in last["status"] and state["model"].cfg.dataset == name
     assert last["boundary"].shape == (420, 420, 3) and last["network"].ndim == 3
     assert ("test R²" in last["status"]) == (PLANAR[name].task == "regression")
     assert set(last["weights"]["series"]) == {"layer 1", "layer 2", "output"} and last["finding"].startswith("**Inside")
@@ -201,9 +201,9 @@ def test_every_training_tab_shows_weights_and_gradients(spec, values):
 
 
 def test_the_seed_lab_queues_a_2d_run():
-    from playground.tabs import seedlab
+    from playground.tabs import compare
 
-    queue = user_errors(seedlab.queue_settings(spiral.SPEC))(args(dataset="xor", features=["x1x2"]), [])["queue"]
+    queue = user_errors(compare.queue_settings(spiral.SPEC))(args(dataset="xor", features=["x1x2"]), [])["queue"]
     name, cfg = queue[-1]
     assert isinstance(cfg, RunConfig) and cfg.dataset == "xor" and cfg.features == ("x1x2",)
 
@@ -213,7 +213,7 @@ def test_the_endpoint_over_http_takes_the_new_fields_by_name(client):
     job = client.submit(dataset="xor", model="linear", features=["x1", "x2", "x1x2"], lr="1e-2", epochs=60,
                         points=100, added_points="0.5, 0.5, 0", device="cpu", api_name="/train_spiral")
     last = dict(zip([n for n in spiral.SPEC.outputs if n != "state"], list(job)[-1]))
-    assert "✅" in last["status"] and "test acc" in last["status"]
+    assert "now used for predictions" in last["status"] and "test acc" in last["status"]
     assert last["network"] and last["boundary"] and set(r[2] for r in last["weights"]["data"]) == {"output"}
     with pytest.raises(Exception, match="every input feature is off"):
         client.predict(features=[], epochs=2, device="cpu", api_name="/train_spiral")

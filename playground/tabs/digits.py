@@ -144,7 +144,14 @@ def label_only(values: dict, state: dict | None = None, editor: gr.Sketchpad | N
     Predict button chains after this one, so an API client asking for a label does not also fetch a picture file
     (gradio_client downloads every file output, which cost a third of the round trip)."""
     out = read_sketch(values, state, editor)
-    return {"label": out["label"], "which": out["which"], "answer": out["answer"]}
+    if state is not None:  # the answer in words follows on the page (shown_answer), not in the API's outputs
+        state["answer"] = out["answer"]
+    return {"label": out["label"], "which": out["which"]}
+
+
+def shown_answer(state: dict | None) -> str:
+    """After Predict: the answer in words ("3", or "Not sure: 4 or 9?") that /predict_digit's label implies."""
+    return (state or {}).get("answer", "")
 
 
 def preview(values: dict, state: dict | None = None, editor: gr.Sketchpad | None = None) -> dict:
@@ -323,12 +330,13 @@ def _wire_reading(demo: gr.Blocks, tab: TrainingTab, ui: dict) -> None:
     ev = sketch.change(named(with_editor(live, editor=sketch), ["sketch"], outputs=outs, doc=live.__doc__),
                        [sketch, state], [ui[n] for n in outs], trigger_mode="always_last", show_progress="hidden",
                        **PRIVATE, **raw)
-    first = ["label", "which", "answer"]
-    ui["predict"].click(named(with_editor(label_only, editor=sketch), ["sketch"], outputs=first,
-                              doc=label_only.__doc__), [sketch, state], [ui[n] for n in first],
-                        api_name="predict_digit", **raw).success(
-        named(with_editor(preview, editor=sketch), ["sketch"], outputs=["seen"], doc=preview.__doc__), [sketch, state],
-        ui["seen"], api_name="sketch_preview", **raw)
+    first = ["label", "which"]  # /predict_digit's outputs: a contract for API clients (README)
+    predicted = ui["predict"].click(named(with_editor(label_only, editor=sketch), ["sketch"], outputs=first,
+                                          doc=label_only.__doc__), [sketch, state], [ui[n] for n in first],
+                                    api_name="predict_digit", **raw)
+    predicted.success(shown_answer, [state], ui["answer"], queue=False, **PRIVATE)
+    predicted.success(named(with_editor(preview, editor=sketch), ["sketch"], outputs=["seen"], doc=preview.__doc__),
+                      [sketch, state], ui["seen"], api_name="sketch_preview", **raw)
     ui["picture"].upload(named(read_sketch, ["sketch"], outputs=outs), [ui["picture"], state], [ui[n] for n in outs],
                          **PRIVATE, **raw)
     ui["clear"].click(None, None, None, js=CLEAR_SKETCH_JS, queue=False, **PRIVATE)
