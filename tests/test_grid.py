@@ -180,9 +180,12 @@ def test_the_sigmoid_note_says_what_the_row_shows_and_what_it_does_not():
 
 
 def test_the_app_builds_without_importing_ray():
-    """Ray is imported when a sweep starts, never at the app's start (bench/bench_startup.py times the start)."""
+    """Ray is imported when a sweep starts, never at the app's start (bench/bench_startup.py times the start).
+
+    pyarrow is not checked: ray[tune] requires it, and once it is installed pandas 3 imports it on its own import
+    (pandas/compat/pyarrow.py), which `import gradio` does: about 50-100 ms measured here, with no Ray code."""
     code = ("import sys\nfrom playground.app import build_demo\nbuild_demo()\n"
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'ray', 'pyarrow'}))")
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'ray'}))")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DLCORE_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stderr[-2000:]
