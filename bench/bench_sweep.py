@@ -11,6 +11,11 @@
 2. ASHA: a 27-setting grid (lr 1e-3,3e-3,1e-2 x activation relu,tanh,sigmoid x hidden 100;100,25;64,64) run fully
    (FIFO) and with ASHA (reduction factor 3, first rung at a 27th of the epochs): the best setting by held-out loss
    each way, and the share of the epochs ASHA trained.
+
+Both sides train at the same CPU priority: a trial lowers its priority by DLCORE_TRAIN_NICE (10 by default, so the
+app's predictions come first), which on a machine shared with other work would starve the trials against a
+sequential baseline at normal priority; the bench sets it to 0 unless it is set (`DLCORE_TRAIN_NICE=10 python
+bench/bench_sweep.py` measures the trials as the app runs them).
 """
 
 from __future__ import annotations
@@ -120,7 +125,11 @@ def main() -> None:
     ap.add_argument("--skip-asha", action="store_true")
     a = ap.parse_args()
     os.environ.setdefault("DLCORE_OFFLINE", "1")
+    os.environ.setdefault("DLCORE_TRAIN_NICE", "0")  # before Ray starts: its trial processes inherit it (see above)
     info = common.banner("sweeps on Ray Tune vs the trainer one setting after another")
+    info["trial_nice"] = int(os.environ["DLCORE_TRAIN_NICE"])
+    info["load_average"] = os.getloadavg()
+    print(f"   trials at nice +{info['trial_nice']}; load average {info['load_average']}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as storage:
         result = {"benchmark": "sweep", "speed": speed(a.epochs, a.rounds, storage), "machine": info}
         if not a.skip_asha:
