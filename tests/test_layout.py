@@ -96,3 +96,18 @@ def test_no_ui_function_is_long_without_a_reason():
                 if length > MAX_FUNCTION_LINES:
                     assert lines[first - 2].strip().startswith(REASON), \
                         f"{path.name}:{node.lineno} {node.name} is {length} lines with no '{REASON} ...' above it"
+
+
+def test_every_child_of_the_tab_bar_is_a_tab():
+    """A component placed straight in gr.Tabs (a gr.State made after a tab's `with` block) is drawn as a tab of its
+    own by the browser: the Seed lab then showed twice and About not at all."""
+    import gradio as gr
+
+    from playground.app import build_demo
+
+    demo = build_demo()
+    bars = [b for b in demo.blocks.values() if isinstance(b, gr.Tabs)]
+    assert bars
+    for bar in bars:
+        strays = [type(c).__name__ for c in bar.children if not isinstance(c, gr.Tab)]
+        assert not strays, f"not tabs, straight in gr.Tabs: {strays}"

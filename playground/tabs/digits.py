@@ -301,7 +301,9 @@ def _seeing_panel() -> dict:
                             elem_id="digit-saliency")
         maps = gr.Gallery(label="Feature maps of your drawing, layer by layer (strongest first)", columns=1,
                           height="auto", object_fit="contain", elem_id="digit-maps")
-    return {"seeing_box": box, "seeing_note": note, "filters": filters, "saliency": saliency, "maps": maps}
+    opened = gr.State(False)  # inside the tab: a component straight in gr.Tabs would be taken for a tab
+    return {"seeing_box": box, "seeing_note": note, "filters": filters, "saliency": saliency, "maps": maps,
+            "seeing_open": opened}
 
 
 def _teach_panel() -> dict:
@@ -350,7 +352,7 @@ def _wire_seeing(tab: TrainingTab, ui: dict) -> None:
     outs = ["filters", "saliency", "maps", "seeing_note"]
     show = named(lambda _v, state: seeing(state), [], outputs=outs)
     targets = [ui[n] for n in outs]
-    opened = gr.State(False)
+    opened = ui["seeing_open"]
     ui["seeing_box"].expand(lambda: True, None, opened, queue=False, **PRIVATE).then(
         show, [tab.state], targets, **PRIVATE, **predict_event())
     ui["seeing_box"].collapse(lambda: False, None, opened, queue=False, **PRIVATE)

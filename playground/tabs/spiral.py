@@ -336,8 +336,11 @@ def restore_link(values: dict, state: dict | None = None) -> dict:
     state["hidden"] = hide
     dataset = restored.get("dataset", SPEC.args()["dataset"])
     out = {name: gr.update(value=value) for name, value in restored.items()}
+    full = {**SPEC.args(), **restored}  # the controls that do not apply stay hidden (momentum for adam...)
     for name in NAMES:
-        visible = name not in hide and (name != "classes" or dataset == "spiral")
+        field = next((f for f in fields.SPIRAL if f.name == name), None)
+        visible = name not in hide and (name != "classes" or dataset == "spiral") and (
+            field is None or fields.applies(field, fields.SPIRAL, full, "spiral"))
         out[name] = gr.update(**({"value": restored[name]} if name in restored else {}), visible=visible)
     for notice in notices:
         gr.Warning(f"Link: {notice} (ignored)")
