@@ -389,7 +389,9 @@ class BrowserPad:
         self.ready()
 
     def centre(self) -> tuple[float, float]:
-        box = self.page.locator("#sketchpad canvas").first.bounding_box()
+        canvas = self.page.locator("#sketchpad canvas").first
+        canvas.scroll_into_view_if_needed()  # a click further down (Teach's Add) scrolls the pad off the viewport
+        box = canvas.bounding_box()
         return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
     def stroke(self, points, steps: int = 3) -> None:

@@ -106,7 +106,9 @@ def test_clear_keeps_the_zoom_and_the_brush(page, pad):
     page.locator("#digit-clear").click()
     page.wait_for_timeout(1000)
     assert zoom.inner_text().strip() == zoomed, "Clear reset the zoom"
-    page.locator("#sketchpad button[aria-label='Zoom out']").click()  # back to where the pad was calibrated
+    # back to where the pad was calibrated: "Fit to screen" (Zoom out does not step back, 114 % -> 125 % -> 112 %)
+    page.locator("#sketchpad .zoom-number [role='button']").click()
+    page.locator("#sketchpad").get_by_role("button", name="Fit to screen").click()
     page.wait_for_function("(z) => document.querySelector('#sketchpad .zoom-number')?.innerText.trim() === z",
                            arg=pad.zoom, timeout=10_000)
     pad.ready()
@@ -187,7 +189,9 @@ def test_training_notes_in_plain_words_and_whole_captions(page, pad):
     page.get_by_role("option", name="logistic regression", exact=True).click()
     page.get_by_label("Epochs").filter(visible=True).fill("1")
     page.get_by_role("button", name="Train", exact=True).filter(visible=True).click()
-    page.get_by_text("This model is now used for predictions").filter(visible=True).wait_for(timeout=180_000)
+    # one epoch of logistic regression does worse than the built-in CNN: the tab offers to keep either (issue 15)
+    page.get_by_text(re.compile("now used for predictions|predictions still use that one")).filter(
+        visible=True).wait_for(timeout=180_000)
     status = page.locator("#digits-status").inner_text()
     assert "the built-in 5,000 digits" in status and "Error" not in status, status
     captions = page.locator("#digits-gallery .caption-label, #digits-gallery figcaption, #digits-gallery .caption")
