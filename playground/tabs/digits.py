@@ -144,7 +144,14 @@ def label_only(values: dict, state: dict | None = None, editor: gr.Sketchpad | N
     Predict button chains after this one, so an API client asking for a label does not also fetch a picture file
     (gradio_client downloads every file output, which cost a third of the round trip)."""
     out = read_sketch(values, state, editor)
-    return {"label": out["label"], "which": out["which"], "answer": out["answer"]}
+    if state is not None:  # the answer line is its own event after this one: /predict_digit keeps its two outputs
+        state["answer"] = out["answer"]
+    return {"label": out["label"], "which": out["which"]}
+
+
+def answer_line(values: dict, state: dict | None = None) -> dict:
+    """The answer in words for the drawing /predict_digit just read (kept in the session by `label_only`)."""
+    return {"answer": (state or {}).pop("answer", "")}
 
 
 def preview(values: dict, state: dict | None = None, editor: gr.Sketchpad | None = None) -> dict:
@@ -323,10 +330,11 @@ def _wire_reading(demo: gr.Blocks, tab: TrainingTab, ui: dict) -> None:
     ev = sketch.change(named(with_editor(live, editor=sketch), ["sketch"], outputs=outs, doc=live.__doc__),
                        [sketch, state], [ui[n] for n in outs], trigger_mode="always_last", show_progress="hidden",
                        **PRIVATE, **raw)
-    first = ["label", "which", "answer"]
+    first = ["label", "which"]  # /predict_digit's outputs since before the answer line: API callers unpack two
     ui["predict"].click(named(with_editor(label_only, editor=sketch), ["sketch"], outputs=first,
                               doc=label_only.__doc__), [sketch, state], [ui[n] for n in first],
                         api_name="predict_digit", **raw).success(
+        named(answer_line, [], outputs=["answer"]), [state], ui["answer"], queue=False, **PRIVATE).success(
         named(with_editor(preview, editor=sketch), ["sketch"], outputs=["seen"], doc=preview.__doc__), [sketch, state],
         ui["seen"], api_name="sketch_preview", **raw)
     ui["picture"].upload(named(read_sketch, ["sketch"], outputs=outs), [ui["picture"], state], [ui[n] for n in outs],
