@@ -3,6 +3,7 @@ it had before, and the seed's DataLoader-style loop with the tab's model and set
 
     python bench/bench_fashion.py               # 60,000 training images (Debian's dataset-fashion-mnist), CPU
     python bench/bench_fashion.py --rounds 2    # interleaved rounds, medians reported
+    python bench/bench_fashion.py --now-epochs 3 --skip-seed   # the tab's settings planned for 3 epochs
 
 - before: the LeNet-style `cnn` (215,370 parameters), Adam 1e-3, batch 64, no schedule (the tab's settings until
   2026-11), trained epoch by epoch until the test accuracy reaches the target (at most --max-epochs);
@@ -85,8 +86,10 @@ def main() -> None:
     ap.add_argument("--target", type=float, default=0.90)
     ap.add_argument("--max-epochs", type=int, default=6, help="epochs the 'before' settings may take")
     ap.add_argument("--skip-seed", action="store_true", help="leave out the slow DataLoader loop")
+    ap.add_argument("--now-epochs", type=int, help="plan 'now' (and the seed loop) for this many epochs, not the "
+                    "preset's (the cosine schedule spans them)")
     a = ap.parse_args()
-    now = now_config()
+    now = now_config() if a.now_epochs is None else now_config().replace(epochs=a.now_epochs)
     info = common.banner(f"time to {a.target:.0%} test accuracy on Fashion-MNIST (60,000 training images)")
     print(f"   now:    {now.model}, {now.optimizer} {now.lr:g}, batch {now.batch_size}, {now.epochs} epochs, "
           f"schedule {now.scheduler}, augment {now.augment}")

@@ -3,8 +3,9 @@ random scribbles, and what each threshold costs and catches.
 
     python bench/bench_not_sure.py [--scribbles 500]
 
-Data: MNIST's 1,000 held-out digits drawn as Sketchpad canvases, the unseen-hand test set (tests/data), and seeded
-random scribbles (1-3 smooth strokes through random points, tests/handdigits.py), all through the app's own framing.
+Data: MNIST's 1,000 held-out digits drawn as Sketchpad canvases, the unseen-hand test set (tests/data; its font and
+stroke parts, handdigits.SOUND_PARTS), and seeded random scribbles (1-3 smooth strokes through random points,
+tests/handdigits.py), all through the app's own framing.
 For each threshold t: the share of right answers that would say "not sure" (the cost), the share of wrong answers it
 catches, and the share of scribbles it flags. The app's threshold is dlcore.predict.NOT_SURE_BELOW.
 """
@@ -47,7 +48,7 @@ def main() -> None:
     tm = load_default("digits")
     _, _, xte, yte = embedded_mnist()
     mnist = [np.asarray(Image.fromarray(255 - x.numpy()).resize((280, 280), Image.Resampling.BILINEAR)) for x in xte]
-    hand = H.load_set()
+    hand = H.subset(H.load_set())  # the sound parts: the committed browser part is blank or partial drawings
     rng = np.random.default_rng(7)
     scribbles = [H.scribble(rng) for _ in range(a.scribbles)]
     p_m, ok_m = tops(tm, mnist, yte.numpy())

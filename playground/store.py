@@ -46,7 +46,8 @@ def default_label(name: str) -> str:
     tm = default_model(name)
     m = tm.meta.get("metrics", {})
     if name == "digits":
-        return f"the built-in default {tm.cfg.model.upper()} (held-out accuracy {m.get('test_accuracy', float('nan')):.3f})"
+        kind = {"cnn_bn": "CNN", "cnn": "LeNet-style CNN"}.get(tm.cfg.model, tm.cfg.model.upper())  # the tab's words
+        return f"the built-in default {kind} (held-out accuracy {m.get('test_accuracy', float('nan')):.3f})"
     arch = f"MLP {','.join(map(str, tm.cfg.hidden))}" if tm.cfg.model == "mlp" else tm.cfg.model
     spread = m.get("test_rmse_std")
     rmse = f"test RMSE {m.get('test_rmse', float('nan')):.2f}" + (f" ± {spread:.2f} over 10 splits" if spread else "")

@@ -5,6 +5,7 @@
         fonts-seto fonts-leckerli-one fonts-dejavu-core fonts-liberation chromium
     python scripts/make_hand_digits.py            # fonts, strokes, and the browser part (starts python app.py)
     python scripts/make_hand_digits.py --no-browser
+    python scripts/make_hand_digits.py --redo-browser   # keep the font and stroke parts, draw the browser part again
 
 Seeded: the same fonts give the same set. It was made once, before any model or preprocessing was tuned on it, and
 is never used for training.
@@ -91,9 +92,16 @@ def main() -> None:
     ap.add_argument("--no-browser", action="store_true", help="leave out the part drawn in Chromium")
     ap.add_argument("--out", type=Path, default=H.SET_PATH)
     ap.add_argument("--seed", type=int, default=SEED, help="another seed makes another set (e.g. for validation)")
+    ap.add_argument("--redo-browser", action="store_true",
+                    help="keep the font and stroke parts of the set at --out, draw its browser part again (same seed)")
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
-    parts = {"font": font_part(rng), "stroke": stroke_part(rng)}
+    if a.redo_browser:
+        old = H.load_set(a.out)
+        parts = {p: [(img, int(y), str(s)) for img, y, q, s in zip(old.images, old.labels, old.parts, old.styles)
+                     if q == p] for p in ("font", "stroke")}
+    else:
+        parts = {"font": font_part(rng), "stroke": stroke_part(rng)}
     if not a.no_browser:
         parts["browser"] = browser_part(np.random.default_rng(a.seed + 1))
     items = [(img, d, part, style) for part, rows in parts.items() for img, d, style in rows]
@@ -101,6 +109,11 @@ def main() -> None:
     a.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(a.out, png=png, offsets=offsets, labels=np.array([i[1] for i in items], dtype=np.int8),
                         parts=np.array([i[2] for i in items]), styles=np.array([i[3] for i in items]))
+    # the committed set once held 52 blank browser drawings: never write one again
+    blank = [f"{s.parts[i]}:{s.styles[i]}" for s in [H.load_set(a.out)] for i, img in enumerate(s.images)
+             if (img < 128).sum() < 50]
+    if blank:
+        sys.exit(f"{len(blank)} stored drawings are blank: {blank[:10]}; {a.out} is not usable")
     counts = {p: len(r) for p, r in parts.items()}
     print(f"wrote {a.out} ({a.out.stat().st_size / 1e6:.1f} MB): {len(items)} digits {counts}")
 

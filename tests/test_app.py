@@ -205,7 +205,7 @@ def test_digits_train_confusion_gallery_and_sketch():
     assert out["confusion"]["visible"] and out["confusion"]["value"] is not None
     gallery = out["gallery"]
     assert gallery["visible"] and 0 < len(gallery["value"]) <= 24 and "→" in gallery["value"][0][1]
-    confidences = [int(caption.rsplit(", ", 1)[1].rstrip("%")) for _, caption in gallery["value"]]
+    confidences = [int(caption.rsplit(", ", 1)[1].rstrip("%")) for _, caption in gallery["value"]]  # "3 → 5, 87%"
     assert confidences == sorted(confidences, reverse=True), "the most confident mistakes come first"
     state = out["state"]
     assert state["model"].cfg.model == "linear"

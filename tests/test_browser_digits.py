@@ -106,7 +106,9 @@ def test_clear_keeps_the_zoom_and_the_brush(page, pad):
     page.locator("#digit-clear").click()
     page.wait_for_timeout(1000)
     assert zoom.inner_text().strip() == zoomed, "Clear reset the zoom"
-    page.locator("#sketchpad button[aria-label='Zoom out']").click()  # back to where the pad was calibrated
+    # back to where the pad was calibrated: "Fit to screen" (Zoom out does not step back, 114 % -> 125 % -> 112 %)
+    page.locator("#sketchpad .zoom-number [role='button']").click()
+    page.locator("#sketchpad").get_by_role("button", name="Fit to screen").click()
     page.wait_for_function("(z) => document.querySelector('#sketchpad .zoom-number')?.innerText.trim() === z",
                            arg=pad.zoom, timeout=10_000)
     pad.ready()
@@ -150,18 +152,19 @@ def test_what_the_network_sees(page, pad):
 
 
 def test_teach_three_corrected_drawings(page, pad):
-    """Someone whose 4 looks like a plus sign: three such drawings, labelled 4, then Teach: before / after."""
+    """Someone who writes 1 with a flag and a foot (the built-in CNN reads it as a sure 2): three such drawings,
+    labelled 1, then Teach: before / after."""
     page.locator("#digit-teach").get_by_text("Teach it your hand").click()
-    plus = [[(0.5, 0.1), (0.5, 0.9)], [(0.1, 0.5), (0.9, 0.5)]]
+    serif_one = TEMPLATES["1-serif"][1]
     import numpy as np
 
     for k, pose in enumerate([Pose(200, 140, 140, 0, 0, 1), Pose(170, 130, 150, 8, 0.1, 0.9),
                               Pose(190, 150, 135, -6, -0.1, 1.1)]):
         pad.clear()
-        for s in mouse_path(plus, pose, np.random.default_rng(k), jitter=0.01):
+        for s in mouse_path(serif_one, pose, np.random.default_rng(k), jitter=0.01):
             pad.stroke(s)
         wait_answer(page, r"\d")
-        page.locator("#teach-digit").get_by_text("4", exact=True).click()
+        page.locator("#teach-digit").get_by_text("1", exact=True).click()
         page.locator("#teach-add").click()
         page.get_by_text(f"{k + 1} drawing(s) ready").wait_for(timeout=30_000)
     page.locator("#teach-run").click()
@@ -171,11 +174,11 @@ def test_teach_three_corrected_drawings(page, pad):
     before, after = re.search(r"your drawings\s+(\d+)%.*?(\d+)%", text, re.S).groups()
     assert int(after) == 100 and int(after) > int(before), text
     assert re.search(r"MNIST held-out digits\s+[\d.]+%\s+[\d.]+%", text), text
-    # the session now reads a new plus sign as a 4, and its model can be downloaded
+    # the session now reads a new serif 1 as a 1, and its model can be downloaded
     pad.clear()
-    for s in mouse_path(plus, Pose(180, 140, 140, 3, 0, 1), np.random.default_rng(9), jitter=0.01):
+    for s in mouse_path(serif_one, Pose(180, 140, 140, 3, 0, 1), np.random.default_rng(9), jitter=0.01):
         pad.stroke(s)
-    wait_answer(page, r"4")
+    wait_answer(page, r"^1(?!\d)")
     assert page.get_by_role("button", name="Download model").filter(visible=True).first.is_enabled()
     page.screenshot(path=str(ARTIFACTS / "digits-teach.png"), full_page=True)
 
@@ -187,7 +190,9 @@ def test_training_notes_in_plain_words_and_whole_captions(page, pad):
     page.get_by_role("option", name="logistic regression", exact=True).click()
     page.get_by_label("Epochs").filter(visible=True).fill("1")
     page.get_by_role("button", name="Train", exact=True).filter(visible=True).click()
-    page.get_by_text("This model is now used for predictions").filter(visible=True).wait_for(timeout=180_000)
+    # one epoch of logistic regression does worse than the built-in CNN: the tab offers to keep either (issue 15)
+    page.get_by_text(re.compile("now used for predictions|predictions still use that one")).filter(
+        visible=True).wait_for(timeout=180_000)
     status = page.locator("#digits-status").inner_text()
     assert "the built-in 5,000 digits" in status and "Error" not in status, status
     captions = page.locator("#digits-gallery .caption-label, #digits-gallery figcaption, #digits-gallery .caption")

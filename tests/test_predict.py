@@ -172,6 +172,15 @@ def test_the_default_digit_model_reads_a_drawn_one(digits_model):
     assert set(predict_image(digits_model, np.zeros((28, 28), np.float32))) == {str(d) for d in range(10)}
 
 
+@pytest.mark.parametrize("width", [3, 6, 12])
+def test_a_straight_thin_one_is_read_not_refused_as_a_full_canvas(digits_model, width):
+    # a thin pen's straight 1 is thickened, and its crop is then all ink: that is not ink over the whole canvas
+    img = Image.new("L", (280, 280), 255)
+    ImageDraw.Draw(img).rectangle((140 - width // 2, 40, 140 + width // 2, 240), fill=0)
+    probs, seen = predict_digit(digits_model, np.asarray(img))
+    assert max(probs, key=probs.get) == "1" and seen.max() > 0.5
+
+
 # ------------------------------------------------------------------ houses
 
 @pytest.fixture(scope="module")
