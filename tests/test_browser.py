@@ -1,40 +1,26 @@
 """A real browser (Debian's chromium through playwright): train the spiral and watch it update, stop a run, price a
 house, then draw digits on the Sketchpad without touching its toolbar. Screenshots go to artifacts/."""
 
-import os
 import re
-import shutil
 
 import pytest
-
-from playground.serve import ROOT
+from conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = ROOT / "artifacts"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
-def url(server):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
+def url(browser, server):
     return server
 
 
 @pytest.fixture(scope="module")
-def page(url):
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-        pg.goto(url)
-        pg.get_by_role("tab", name="2-D").wait_for()
-        yield pg
-        browser.close()
+def page(browser, url):
+    pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+    pg.goto(url)
+    pg.get_by_role("tab", name="2-D").wait_for()
+    yield pg
+    pg.close()
 
 
 def test_every_tab_has_its_own_name(page):

@@ -5,38 +5,25 @@ preview's caption sits outside the picture, an empty Predict says to draw first)
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 
 import pytest
+from conftest import ARTIFACTS
 from handdigits import TEMPLATES, BrowserPad, Pose, mouse_path
 
-from playground.serve import ROOT
-
 pytestmark = pytest.mark.browser
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = ROOT / "artifacts"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
+
 ANSWER = "#digit-answer"
 
 
 @pytest.fixture(scope="module")
-def page(server):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-        pg.goto(server)
-        pg.get_by_role("tab", name="Digits").click()
-        pg.locator("#sketchpad canvas").first.wait_for(timeout=60_000)
-        yield pg
-        browser.close()
+def page(browser, server):
+    pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+    pg.goto(server)
+    pg.get_by_role("tab", name="Digits").click()
+    pg.locator("#sketchpad canvas").first.wait_for(timeout=60_000)
+    yield pg
+    pg.close()
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ learning rate only where it applies; no placeholder tables. Screenshots go to ar
 import re
 
 import pytest
-from test_browser import ARTIFACTS, CHROMIUM, FLAGS
+from test_browser import ARTIFACTS
 
 from dlcore import sweep
 from playground import settings
@@ -19,21 +19,12 @@ LEGEND = "() => [...document.querySelectorAll('#compare-plot .role-legend-label 
 
 
 @pytest.fixture(scope="module")
-def page(server):
-    import os
-
-    from playwright.sync_api import sync_playwright
-
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        pg = browser.new_page(viewport={"width": 1400, "height": 1100})
-        pg.goto(server)
-        pg.get_by_role("tab", name="2-D").wait_for()
-        yield pg
-        browser.close()
+def page(browser, server):
+    pg = browser.new_page(viewport={"width": 1400, "height": 1100})
+    pg.goto(server)
+    pg.get_by_role("tab", name="2-D").wait_for()
+    yield pg
+    pg.close()
     sweep.shutdown()  # the Ray the sweeps started in this process
 
 

@@ -6,28 +6,19 @@ import re
 
 import pytest
 from bad_tables import shop_csv
-from test_browser import ARTIFACTS, CHROMIUM, FLAGS
+from test_browser import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def page(server):
-    import os
-
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        pg = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-        pg.goto(server)
-        pg.get_by_role("tab", name="Tables").click()
-        pg.locator("#tables-file").wait_for(timeout=30_000)
-        yield pg
-        browser.close()
+def page(browser, server):
+    pg = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    pg.goto(server)
+    pg.get_by_role("tab", name="Tables").click()
+    pg.locator("#tables-file").wait_for(timeout=30_000)
+    yield pg
+    pg.close()
 
 
 def status(page) -> str:

@@ -7,7 +7,7 @@ import re
 import time
 
 import pytest
-from test_browser import ARTIFACTS, CHROMIUM, FLAGS
+from test_browser import ARTIFACTS
 
 from dlcore import session
 
@@ -16,22 +16,7 @@ STATUS = "#spiral-status"
 
 
 @pytest.fixture(scope="module")
-def browser(url):
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def url(server):
-    import os
-
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
+def url(browser, server):
     return server
 
 

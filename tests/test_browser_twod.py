@@ -9,27 +9,12 @@ import re
 import numpy as np
 import pytest
 from PIL import Image
-from test_browser import ARTIFACTS, CHROMIUM, FLAGS, pick
+from test_browser import ARTIFACTS, pick
 
 from dlcore import netview
 
 pytestmark = pytest.mark.browser
 LONG = 180_000  # ms: a run's end, waited for (never slept for) on a machine other jobs share
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    import os
-
-    from playwright.sync_api import sync_playwright
-
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

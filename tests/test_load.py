@@ -61,6 +61,37 @@ def payload(path):
     return {"background": handle_file(path), "layers": [], "composite": handle_file(path)}
 
 
+def predict_for(server: str, digits: list, callers: int, stride: int, seconds: float = 10.0):
+    """`callers` gradio clients asking /predict_digit for `seconds`, each through the digits from its own offset:
+    (answers per caller, latencies in ms, wrong answers, lost requests)."""
+    clients = [Client(server, verbose=False) for _ in range(callers)]
+    stop_at = time.time() + seconds
+    latencies, wrong, errors = [], [], []
+    lock = threading.Lock()
+
+    def caller(k: int) -> int:
+        n = 0
+        while time.time() < stop_at:
+            path, truth = digits[(k * stride + n) % len(digits)]
+            t0 = time.perf_counter()
+            try:
+                label = clients[k].predict(payload(path), api_name="/predict_digit")[0]["label"]
+            except Exception as e:  # a lost request
+                with lock:
+                    errors.append(repr(e))
+                continue
+            with lock:
+                latencies.append((time.perf_counter() - t0) * 1000)
+                if label != truth:
+                    wrong.append((path, truth, label))
+            n += 1
+        return n
+
+    with ThreadPoolExecutor(callers) as pool:
+        counts = list(pool.map(caller, range(callers)))
+    return counts, latencies, wrong, errors
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of the server process."""
     with open(f"/proc/{pid}/status") as f:
@@ -77,31 +108,7 @@ def test_32_concurrent_predictors_while_two_sessions_train(server, digits):
     while not all(j.outputs() for j in jobs) and time.time() < deadline:
         time.sleep(0.1)
     assert all(j.outputs() for j in jobs), "both sessions should be training"
-    clients = [Client(server, verbose=False) for _ in range(32)]
-    stop_at = time.time() + 10
-    latencies, wrong, errors = [], [], []
-    lock = threading.Lock()
-
-    def caller(k: int):
-        n = 0
-        while time.time() < stop_at:
-            path, truth = digits[(k * 5 + n) % len(digits)]
-            t0 = time.perf_counter()
-            try:
-                label = clients[k].predict(payload(path), api_name="/predict_digit")[0]["label"]
-            except Exception as e:  # a lost request
-                with lock:
-                    errors.append(repr(e))
-                continue
-            with lock:
-                latencies.append((time.perf_counter() - t0) * 1000)
-                if label != truth:
-                    wrong.append((path, truth, label))
-            n += 1
-        return n
-
-    with ThreadPoolExecutor(32) as pool:
-        counts = list(pool.map(caller, range(32)))
+    counts, latencies, wrong, errors = predict_for(server, digits, callers=32, stride=5)
     still_training = [not j.done() for j in jobs]
     for j in jobs:
         j.cancel()
@@ -186,31 +193,7 @@ def test_predictions_stay_responsive_while_a_sweep_runs(server, digits):
     while time.time() < deadline and not any("1 running" in (o or {}).get("status", "") for o in job.outputs()):
         time.sleep(0.2)
     assert any("1 running" in (o or {}).get("status", "") for o in job.outputs()), job.outputs()[-1:]
-    clients = [Client(server, verbose=False) for _ in range(16)]
-    stop_at = time.time() + 10
-    latencies, wrong, errors = [], [], []
-    lock = threading.Lock()
-
-    def caller(k: int) -> int:
-        n = 0
-        while time.time() < stop_at:
-            path, truth = digits[(k * 7 + n) % len(digits)]
-            t0 = time.perf_counter()
-            try:
-                label = clients[k].predict(payload(path), api_name="/predict_digit")[0]["label"]
-            except Exception as e:  # a lost request
-                with lock:
-                    errors.append(repr(e))
-                continue
-            with lock:
-                latencies.append((time.perf_counter() - t0) * 1000)
-                if label != truth:
-                    wrong.append((path, truth, label))
-            n += 1
-        return n
-
-    with ThreadPoolExecutor(16) as pool:
-        counts = list(pool.map(caller, range(16)))
+    counts, latencies, wrong, errors = predict_for(server, digits, callers=16, stride=7)
     sweeping = not job.done() and "running" in job.outputs()[-1]["status"]
     job.cancel()  # a client's cancel ends the sweep's trials too
     result = {"callers": 16, "requests": len(latencies), "errors": len(errors), "wrong": len(wrong),
