@@ -202,6 +202,12 @@ def _model_code(cfg: RunConfig, n_in: int, n_out: int) -> str:
         return (f"nn.Sequential(\n    nn.Conv2d(1, 16, 5, padding=2), {act}, nn.MaxPool2d(2),  # (B, 16, 14, 14)\n"
                 f"    nn.Conv2d(16, 32, 5, padding=2), {act}, nn.MaxPool2d(2), nn.Flatten(),  # (B, 32 * 7 * 7)\n"
                 f"    nn.Linear(32 * 7 * 7, 128), {act}, nn.Dropout(0.25), nn.Linear(128, {n_out}))")
+    if cfg.model == "cnn_bn":
+        return (f"nn.Sequential(\n"
+                f"    nn.Conv2d(1, 16, 5, stride=2, padding=2, bias=False), nn.BatchNorm2d(16), {act},  # (B, 16, 14, 14)\n"
+                f"    nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), {act}, nn.MaxPool2d(2),  # (B, 32, 7, 7)\n"
+                f"    nn.Conv2d(32, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), {act},  # (B, 64, 7, 7)\n"
+                f"    nn.Flatten(), nn.Dropout(0.2), nn.Linear(64 * 7 * 7, {n_out}))")
     hidden = {"linear": (), "mlp": cfg.hidden, "ffn": FFN_HIDDEN}[cfg.model]
     dropout = 0.2 if cfg.model == "ffn" else cfg.dropout
     sizes = [n_in, *hidden, n_out]
@@ -235,6 +241,16 @@ def _step_code(cfg: RunConfig) -> str:
                       "    for p in model.parameters():\n"
                       f"        p -= lr * {grad}\n"
                       "        p.grad.zero_()\n")
+
+
+def _load_line(cfg: RunConfig) -> str:
+    """The script's first line of work, and what of the playground's run the plain loop leaves out."""
+    first = "x, y, x_test, y_test, n_out = load_data()\n" if cfg.dataset == "csv" else "x, y, x_test, y_test = load_data()\n"
+    if cfg.patience:
+        first += f"# early stopping (patience {cfg.patience}) is left out: this loop trains every epoch\n"
+    if cfg.augment != "none":
+        first += f"# the {cfg.augment!r} augmentation is left out: this loop trains on the images as they are\n"
+    return first
 
 
 def to_pytorch_code(cfg: RunConfig) -> str:
@@ -301,9 +317,7 @@ def to_pytorch_code(cfg: RunConfig) -> str:
     usage = {"boston": " [CSV]", "spiral": "", "csv": " [CSV]"}.get(
         kind, "  (images are downloaded into $DATA, default ./data)")
     batch = "None  # full batch" if full_batch else str(cfg.batch_size)
-    first = "x, y, x_test, y_test, n_out = load_data()\n" if cfg.dataset == "csv" else "x, y, x_test, y_test = load_data()\n"
-    if cfg.patience:
-        first += f"# early stopping (patience {cfg.patience}) is left out: this loop trains every epoch\n"
+    first = _load_line(cfg)
     main = ("torch.set_flush_denormal(True)  # long runs stay fast: tiny weights become 0, not slow denormals\n"
             + first
             + ("x, x_test = features(x), features(x_test)  # the model's input: the chosen features\n"

@@ -128,7 +128,7 @@ def test_stop_before_the_first_epoch_reports_it(every_update):
     gen.close()
     status = after_stop(state)["status"]
     assert "before the first epoch finished: the previous model is kept" in status
-    assert state["model"].cfg.model == "cnn"
+    assert state["model"] is store.default_model("digits")
 
 
 def test_an_unexpected_error_is_a_gr_error_and_the_model_stays(monkeypatch):

@@ -195,6 +195,23 @@ def test_image_scripts_use_torchvision_with_the_seed_normalisation(cfg):
     assert ("datasets.MNIST(" in code) == (cfg.dataset == "mnist")
 
 
+@pytest.mark.parametrize("model", ["cnn", "cnn_bn"])
+def test_image_scripts_build_dlcores_convnet_layer_for_layer(model):
+    """The Digits tab's default (cnn_bn) and the LeNet-style cnn: the script's nn.Sequential has dlcore's weights, name
+    for name and shape for shape; what the plain loop leaves out (the augmentation) is said in the script."""
+    from dlcore.models import build_model
+    from dlcore.presets import preset
+
+    cfg = preset("mnist", model=model).validate()
+    code = to_pytorch_code(cfg)
+    start = code.index("model = nn.Sequential(") + len("model = ")
+    expr = code[start:code.index("\n", code.index("nn.Linear(", start))].rstrip().rstrip(",")
+    theirs = eval(expr, {"nn": torch.nn}).state_dict()  # noqa: S307  our own generated expression
+    ours = build_model(cfg, (1, 28, 28), 10).state_dict()
+    assert {k: v.shape for k, v in theirs.items()} == {k: v.shape for k, v in ours.items()}
+    assert "'digits' augmentation is left out" in code
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not FASHION_DIR.is_dir(), reason="Debian's dataset-fashion-mnist is not installed")
 def test_fashion_script_matches_dlcore_for_an_epoch(tmp_path):
