@@ -31,7 +31,7 @@ import torch
 from dlcore.denormals import denormals_flushed
 from dlcore.presets import preset
 from dlcore.session import Job, cached_data
-from dlcore.train import Trainer
+from dlcore.train import Trainer, train
 
 TINY = float(torch.finfo(torch.float32).tiny)  # the smallest normal float32
 
@@ -92,8 +92,7 @@ def probe_in_loop(cfg) -> bool:
             seen.append(denormals_flushed())
         return False
 
-    for _ in Trainer(cfg).run(should_stop=should_stop):
-        pass
+    train(cfg, should_stop=should_stop)
     return seen[0]
 
 

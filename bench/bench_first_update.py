@@ -12,14 +12,11 @@ run in the same page. Target: the first run's first update within 1 s.
 from __future__ import annotations
 
 import argparse
-import shutil
 
 import common
 
-from playground.serve import start_app, stop_app
+from playground.serve import chromium, start_app, stop_app
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
 # Clicks Train and resolves with the seconds until the status shows an epoch and until the loss curve has a line.
 CLICK_AND_TIME = """
 async () => {
@@ -41,12 +38,9 @@ async () => {
 
 
 def measure(warm: bool) -> dict:
-    from playwright.sync_api import sync_playwright
-
     proc, url, startup = start_app(env={"DLCORE_WARM_UP": "1" if warm else "0"})
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=FLAGS)
+        with chromium() as browser:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(url)
             page.wait_for_function("() => document.querySelector('#boundary img')", timeout=60_000)
@@ -56,7 +50,6 @@ def measure(warm: bool) -> dict:
                 out[f"{run}_status_s"], out[f"{run}_curve_s"] = status, curve
                 page.wait_for_function("() => /Finished|worse than/.test("
                                        "document.querySelector('#spiral-status')?.innerText || '')", timeout=300_000)
-            browser.close()
         return out
     finally:
         stop_app(proc)

@@ -20,8 +20,6 @@ import numpy as np
 sys.path.insert(0, str(common.ROOT / "tests"))
 import handdigits as H  # noqa: E402
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
 WATCH = """() => {
   window.__updates = [];
   const seen = new MutationObserver(() => window.__updates.push(performance.now()));
@@ -54,21 +52,14 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--strokes", type=int, default=40, help="strokes to time (whole digits, stroke by stroke)")
     a = ap.parse_args()
-    from playwright.sync_api import sync_playwright
-
-    from playground.serve import start_app, stop_app
+    from playground.serve import chromium, start_app, stop_app
 
     info = common.banner("answer as you draw: stroke end -> label shown (Chromium, python app.py)")
     proc, url, _ = start_app()
     times, missed = [], 0
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(url)
-            page.get_by_role("tab", name="Digits").click()
-            page.locator("#sketchpad canvas").first.wait_for(timeout=60_000)
-            page.wait_for_timeout(1500)
+        with chromium() as browser:
+            page = H.digits_page(browser, url, settle_ms=1500)
             pad = _Pad(page)
             pad.calibrate()
             page.evaluate(WATCH)
@@ -84,7 +75,6 @@ def main() -> None:
                     else:
                         times.append(ms)
                     print(f"   {name:12s} stroke -> label {'-' if ms is None else f'{ms:.0f} ms'}", flush=True)
-            browser.close()
     finally:
         stop_app(proc)
     result = {"benchmark": "live_digits", "strokes": len(times), "missed": missed,

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import math
@@ -95,12 +96,10 @@ def _delimiter(text: str) -> str:
     if len(text) > SNIFF_BYTES and "\n" in sample:
         sample = sample[:sample.rindex("\n")]
     header = sample.split("\n", 1)[0]
-    try:
+    with contextlib.suppress(csv.Error):  # the sniffer gives up on some tables: count the header's separators
         sep = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
         if sep in header:
             return sep
-    except csv.Error:
-        pass
     counts = {d: header.count(d) for d in DELIMITERS}
     best = max(counts, key=counts.get)
     return best if counts[best] else ","

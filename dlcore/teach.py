@@ -22,7 +22,7 @@ from .errors import InputError
 from .limits import Limits
 from .models import forward_chunked
 from .records import TrainedModel
-from .train import Resume, Trainer
+from .train import Resume, train
 
 MIN_DRAWINGS = 1
 MAX_DRAWINGS = 200  # a session's teaching set; more belongs in a real data set
@@ -82,10 +82,7 @@ def teach(tm: TrainedModel, images: np.ndarray, labels: list[int] | np.ndarray, 
     before, wrong_before = _accuracy(tm, x_own, y_own)
     mnist_before, _ = _accuracy(tm, data.x_test, data.y_test)
     weights = {k: v.detach().to("cpu").clone() for k, v in tm.model.state_dict().items()}
-    trainer = Trainer(cfg, data, limits=limits, resume=Resume(weights))
-    for _ in trainer.run():
-        pass
-    taught = trainer.trained()
+    taught, _ = train(cfg, data, limits=limits, resume=Resume(weights))
     taught.meta = {**copy.deepcopy(tm.meta), "metrics": taught.meta["metrics"],
                    "taught": {"drawings": len(images), "from": tm.meta.get("data_source", "")}}
     taught.cfg = tm.cfg  # it is still the same architecture and settings: Download keeps them

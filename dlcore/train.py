@@ -371,8 +371,10 @@ class Trainer:
         return self._layer_stats(probe, grads)
 
 
-def train(cfg: RunConfig, data: Data | None = None, **run_kwargs) -> tuple[TrainedModel, Progress]:
-    """Train to the end without reporting; return the trained model and the final record."""
-    trainer = Trainer(cfg, data)
+def train(cfg: RunConfig, data: Data | None = None, limits: Limits | None = None, resume: Resume | None = None,
+          **run_kwargs) -> tuple[TrainedModel, Progress]:
+    """Train to the end without reporting (`run_kwargs` go to `Trainer.run`); return the trained model and the final
+    record."""
+    trainer = Trainer(cfg, data, limits=limits, resume=resume)
     records = list(trainer.run(**run_kwargs))
     return trainer.trained(), records[-1]

@@ -21,7 +21,6 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 BADGE = "() => [...document.querySelectorAll('.error')].filter(e => e.offsetParent && /Error/.test(e.innerText)).length"
 
 
@@ -41,15 +40,14 @@ def demo(tick: float) -> gr.Blocks:
 
 
 def main() -> None:
-    from playwright.sync_api import sync_playwright
+    from playground.serve import chromium
 
     stops = int(sys.argv[1]) if len(sys.argv) > 1 else 12
     tick = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
     blocks = demo(tick)
     _, url, _ = blocks.launch(prevent_thread_lock=True, quiet=True, ssr_mode=False, server_name="127.0.0.1")
     hits = 0
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+    with chromium() as browser:
         page = browser.new_page()
         page.goto(url)
         for i in range(stops):
@@ -59,7 +57,6 @@ def main() -> None:
             page.get_by_role("button", name="Stop").click()
             time.sleep(tick + 2)
             hits += page.evaluate(BADGE) > 0
-        browser.close()
     blocks.close()
     print(f"gradio {gr.__version__}: {hits} of {stops} Stops left the Error badge on the outputs")
 

@@ -3,7 +3,9 @@ demo launched in this process. Nothing here reaches beyond 127.0.0.1."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -14,6 +16,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 QUIET_ENV = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_DISABLE_TELEMETRY": "1", "DLCORE_OFFLINE": "1"}
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # Debian's; `playwright install` is not used
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def free_port() -> int:
@@ -157,8 +162,19 @@ def disk_mb(*folders: str | Path) -> float:
     for folder in folders:
         for root, _, names in os.walk(folder):  # tolerates files and folders deleted while it walks
             for name in names:
-                try:
+                with contextlib.suppress(OSError):  # deleted meanwhile
                     total += os.lstat(os.path.join(root, name)).st_size
-                except OSError:
-                    pass
     return total / 1e6
+
+
+@contextlib.contextmanager
+def chromium():
+    """Headless Debian chromium through playwright (tests, benchmarks, scripts): the browser, closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

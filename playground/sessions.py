@@ -46,10 +46,11 @@ class LeanSessionState(SessionState):
             self.blocks_config.blocks[key] = value
 
     def _update_config(self, key: int) -> None:
-        pass
+        """Gradio would copy the component's updated config into the session's config copy, which lean sessions do
+        not keep (`config_values`); the updated component itself is in `blocks_config` (`__setitem__`)."""
 
     def _update_value_in_config(self, key: int, value) -> None:
-        pass
+        """As `_update_config`: nothing to copy the value into."""
 
 
 class LeanStateHolder(StateHolder):

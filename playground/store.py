@@ -87,15 +87,13 @@ def sweep_cache(age: float) -> int:
     for root, _, names in os.walk(settings.CACHE_DIR, topdown=False):  # a folder after its files
         for name in names:
             path = os.path.join(root, name)
-            try:
+            with contextlib.suppress(OSError):  # gone meanwhile
                 info = os.lstat(path)
                 if path not in KEEP and info.st_mtime < cutoff:
                     os.unlink(path)
                     gone += 1
                 else:
                     kept += info.st_size
-            except OSError:  # gone meanwhile
-                pass
         with contextlib.suppress(OSError):  # an emptied folder goes a minute later (gradio may be about to use it)
             if root != str(settings.CACHE_DIR) and not os.listdir(root) and os.lstat(root).st_mtime < time.time() - 60:
                 os.rmdir(root)

@@ -9,6 +9,7 @@ outputs, so no handler counts its outputs or its `gr.skip()`s.
 
 from __future__ import annotations
 
+import collections
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,6 +35,7 @@ from dlcore.session import (
     drop_candidate,
     keep_candidate,
     resume_of,
+    split_baselines,
     status_line,
     stopped_run,
 )
@@ -148,7 +150,7 @@ class TrainingSpec:
                     return {"status": status_line(rec, run.device) + (f" · {dead}" if dead else "") + note, **out}
                 if views.final:
                     out.update(views.final(rec))
-                base = baseline_note(run.data, rec) if rec.status != "diverged" else ""
+                base = baseline_note(run, rec) if rec.status != "diverged" else ""
                 return {"status": final_status(rec, run) + (f"\n\n{dead}." if dead else "") + base + note, **out,
                         "state": run.state, "download": store.download_update(run.state)}
 
@@ -229,12 +231,13 @@ def _progress_text(done: list[str], splits: int) -> str:
     return f"⏳ Evaluating over {splits} splits…\n\n" + "\n".join(f"- {line}" for line in done)
 
 
-def baseline_note(data, rec: Progress) -> str:
+def baseline_note(run: LiveRun, rec: Progress) -> str:
     """The baselines on the run's own split, beside its number: does the network help?"""
+    data = run.data
     key, label = HEADLINE[data.task]
     if key not in rec.metrics:
         return ""
-    b = evaluate.baselines(data)
+    b = split_baselines(run.cfg, data)
     mean = "predicting the training mean" if data.task == "regression" else "always the most frequent class"
     return (f"\n\nBaselines on this split: {label} {b['mean'][key]:.3f} {mean}, {b['linear'][key]:.3f} with a linear "
             f"model (yours: {rec.metrics[key]:.3f}).")
@@ -328,8 +331,7 @@ def warm_up(spec: TrainingSpec) -> float:
     t0 = time.perf_counter()
     tiny = {"epochs": 2, "points": 20, "hidden": "4"}
     values = spec.args(**{k: v for k, v in tiny.items() if any(f.name == k for f in spec.fields)})
-    for _ in spec.stream(values, {}):
-        pass
+    collections.deque(spec.stream(values, {}), maxlen=0)  # run the generator to its end; its updates are not shown
     return time.perf_counter() - t0
 
 

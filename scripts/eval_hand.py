@@ -49,16 +49,13 @@ def measure(tm, hand: H.HandSet) -> dict:
 
 def tab_default(seed: int):
     """A CNN trained from the Digits tab's default values on the embedded subset, with the given seed."""
-    from dlcore.train import Trainer
+    from dlcore.train import train
     from playground.fields import build_config
     from playground.tabs import digits
 
     values = {**digits.SPEC.args(), "seed": seed, "device": "cpu"}
     cfg = build_config(digits.SPEC.fields, values, "mnist").replace(mnist_source="embedded")
-    trainer = Trainer(cfg)
-    for _ in trainer.run():
-        pass
-    return trainer.trained()
+    return train(cfg)[0]
 
 
 def spread(values: list[float]) -> str:

@@ -48,22 +48,13 @@ def stroke_part(rng) -> list[tuple[np.ndarray, int, str]]:
 
 
 def browser_part(rng) -> list[tuple[np.ndarray, int, str]]:
-    from playwright.sync_api import sync_playwright
+    from playground.serve import chromium, launch_here
 
-    from playground.serve import launch_here
-
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run"]
     demo, url = launch_here()  # in this process, where the pad reads what the server receives
     out = []
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=flags)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(url)
-            page.get_by_role("tab", name="Digits").click()
-            page.locator("#sketchpad canvas").first.wait_for(timeout=60_000)
-            page.wait_for_timeout(1500)
+        with chromium() as browser:
+            page = H.digits_page(browser, url, settle_ms=1500)
             pad = H.BrowserPad(page)
             print(f"browser: {pad.calibrate():.3f} CSS px per canvas px", flush=True)
             for name, (d, strokes) in H.TEMPLATES.items():
@@ -81,7 +72,6 @@ def browser_part(rng) -> list[tuple[np.ndarray, int, str]]:
                     else:
                         raise RuntimeError(f"the browser drawing of {name} came back blank three times")
                     out.append((drawn, d, name))
-            browser.close()
     finally:
         demo.close()
     return out

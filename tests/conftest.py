@@ -5,7 +5,6 @@ client and browser tests share one in-process app (`server`); the load tests sta
 """
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # Debian's; `playwright install` is not used
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"  # screenshots the browser tests leave for people
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
 
 HOUSE = [0.00632, 18, 2.31, 0, 0.538, 6.575, 65.2, 4.09, 1, 296, 15.3, 396.9, 4.98]  # the first row of the CSV
 
@@ -76,12 +72,10 @@ def client(server):
 @pytest.fixture(scope="module")
 def browser(server):
     """Headless chromium for one test module, against the shared app (`server`); skipped without Debian's chromium."""
+    from playground.serve import CHROMIUM, chromium
+
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
-    from playwright.sync_api import sync_playwright
-
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    with chromium() as b:
         yield b
-        b.close()

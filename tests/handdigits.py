@@ -333,6 +333,16 @@ def accuracy(tm, hand: HandSet, predict=None) -> dict:
 
 # ---------------------------------------------------------------- drawing in a real browser
 
+def digits_page(browser, url: str, settle_ms: int = 0):
+    """A desktop page on the Digits tab with the Sketchpad's canvas ready (and `settle_ms` more for its toolbar)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    page.get_by_role("tab", name="Digits").click()
+    page.locator("#sketchpad canvas").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(settle_ms)
+    return page
+
+
 class BrowserPad:
     """Draw on the app's Sketchpad with the mouse (Chromium through playwright) and keep the composites the page
     sends, as the server receives them. The app must run in this process (`playground.serve.launch_here`): the editor

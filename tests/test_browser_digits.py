@@ -9,7 +9,7 @@ import re
 
 import pytest
 from conftest import ARTIFACTS
-from handdigits import TEMPLATES, BrowserPad, Pose, mouse_path
+from handdigits import TEMPLATES, BrowserPad, Pose, digits_page, mouse_path
 
 pytestmark = pytest.mark.browser
 
@@ -18,10 +18,7 @@ ANSWER = "#digit-answer"
 
 @pytest.fixture(scope="module")
 def page(browser, server):
-    pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-    pg.goto(server)
-    pg.get_by_role("tab", name="Digits").click()
-    pg.locator("#sketchpad canvas").first.wait_for(timeout=60_000)
+    pg = digits_page(browser, server)
     yield pg
     pg.close()
 

@@ -1,6 +1,7 @@
 """The command line as other tools call it: the --json contract, exit code 2 with one line, save then predict,
 and what issue 2 says it must show (marked slow: real training, through the CLI's JSON)."""
 
+import contextlib
 import json
 import os
 import pickle
@@ -236,11 +237,10 @@ def test_special_files_are_refused_and_left_as_they_were(spiral_ckpt, tmp_path, 
     fifo, device = tmp_path / "pipe", tmp_path / "null"
     os.mkfifo(fifo)
     outs = [(fifo, "a FIFO (named pipe), not a regular file")]
-    try:  # a copy of /dev/null's node, never the real one (an old build renamed over it as root)
+    # a copy of /dev/null's node, never the real one (an old build renamed over it as root)
+    with contextlib.suppress(PermissionError):
         os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
         outs.append((device, "a device, not a regular file"))
-    except PermissionError:
-        pass
     for out, fragment in outs:  # refused before training, not after
         _refused_in_one_line(capsys, ["train", "--hidden", "100,25", "--epochs", "20000", "--quiet", "--out", str(out)],
                              fragment)

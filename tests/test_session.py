@@ -209,3 +209,18 @@ def test_closing_the_bare_stream_stops_the_run(one_thread):
     next(stream)
     stream.close()  # no `with LiveRun(...)` around it: the stream itself asks the thread to stop
     assert run.ended.wait(10) and run.last.status == "stopped"
+
+
+def test_a_splits_baselines_are_fitted_once(monkeypatch):
+    """The end of every run shows the baselines of its split; the same split's are fitted once per process."""
+    from dlcore import evaluate, session
+    from dlcore.presets import preset
+
+    fits = []
+    monkeypatch.setattr(evaluate, "baselines", lambda data: fits.append(data) or {"fit": len(fits)})
+    monkeypatch.setattr(session, "_BASELINES", type(session._BASELINES)())
+    cfg = preset("spiral", points=60).validate()
+    first = session.split_baselines(cfg, session.cached_data(cfg))
+    assert session.split_baselines(cfg, session.cached_data(cfg)) is first and len(fits) == 1
+    other = cfg.replace(seed=1)  # another split: its own fit
+    assert session.split_baselines(other, session.cached_data(other)) == {"fit": 2}

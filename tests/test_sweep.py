@@ -3,6 +3,7 @@ each), a worker node lost mid-sweep, a killed driver resumed from its folder, an
 
 Every test here starts Ray processes, so they are slow; Ray is shut down at the end of each fixture."""
 
+import contextlib
 import os
 
 # Before anything imports ray: the test cluster's nodes and this driver bind to and dial 127.0.0.1 only.
@@ -149,10 +150,8 @@ def test_a_killed_driver_resumes_from_its_folder_training_only_the_unfinished(tm
     proc.wait()
     time.sleep(5)  # Ray's processes share the driver's fate; any left are ended here, by their ids
     for pid in descendants(proc.pid) + family:
-        try:
+        with contextlib.suppress(ProcessLookupError):  # ended meanwhile
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     done_before = finished_trials(folder)  # the records written up to the kill
     resumed = cli("--resume", str(folder), "--json")
     out, err = resumed.communicate(timeout=300)

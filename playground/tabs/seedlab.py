@@ -90,10 +90,7 @@ def run_reproduction(values: dict, slot: dict | None = None):
     finished stays listed) and end at the job's time limit (then the table shows the rows done by then)."""
     name = values["name"]
     if name not in LONG:  # short, but on a worker thread at training priority all the same
-        job = Job(lambda job: reproduce(values), name="reproduction")
-        for _ in job.stream():
-            pass
-        yield job.result
+        yield Job(lambda job: reproduce(values), name="reproduction").run()
         return
     n = _seeds(values)
     slot = StopSlot.of(slot)
