@@ -56,6 +56,7 @@ class Tally:
     dropped_waiting: int = 0
     dropped_running: int = 0
     not_started: int = 0
+    cancelled_waiting: int = 0  # cancelled while waiting for their client to listen
 
 
 @dataclass
@@ -194,16 +195,26 @@ class Gate:
         """Queue.process_events, but a training job starts only once its client listens (waiting up to the grace
         period, without using a core); one nobody listens to ends with a note instead."""
         if fn.concurrency_id == TRAIN:
-            while True:
-                now = time.monotonic()
-                unheard = [e for e in events if e.alive and self.unheard(e.session_hash, e.enqueue_time, now)]
-                pending = [e for e in events if e.alive and not self.listening(e.session_hash) and e not in unheard]
-                for e in unheard:
-                    self._drop(e)
-                    self.tally.not_started += 1
-                if not pending:
-                    break
-                await asyncio.sleep(0.1)
+            try:
+                while True:
+                    now = time.monotonic()
+                    unheard = [e for e in events if e.alive and self.unheard(e.session_hash, e.enqueue_time, now)]
+                    pending = [e for e in events if e.alive and not self.listening(e.session_hash) and e not in unheard]
+                    for e in unheard:
+                        self._drop(e)
+                        self.tally.not_started += 1
+                    if not pending:
+                        break
+                    await asyncio.sleep(0.1)
+            except asyncio.CancelledError:
+                # Cancelled (/cancel, Stop) while waiting for its listener: Gradio gives the place back in
+                # Queue.process_events' `finally`, which has not been entered yet, so run it with nothing alive
+                # (it returns at once, releasing the place); else every such cancel would keep a training place.
+                for e in events:
+                    e.alive = False
+                self.tally.cancelled_waiting += 1
+                await self._process(events, batch, begin_time, fn)
+                raise
         return await self._process(events, batch, begin_time, fn)
 
     def _drop(self, event) -> None:

@@ -105,6 +105,17 @@ def raw_join(url: str, fn: int, data: list, session_hash: str, timeout: float = 
         return e.code, json.loads(e.read() or b"{}")
 
 
+def raw_cancel(url: str, fn: int, session_hash: str, event_id: str, timeout: float = 10.0) -> int:
+    """One POST to /gradio_api/cancel, as the page's Stop sends it: the HTTP status."""
+    import json
+
+    body = json.dumps({"session_hash": session_hash, "fn_index": fn, "event_id": event_id}).encode()
+    req = urllib.request.Request(url + "gradio_api/cancel", data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return r.status
+
+
 def read_stream(url: str, session_hash: str, timeout: float = 30.0) -> list[dict]:
     """The session's result stream (/gradio_api/queue/data) read to its end: the messages, in order."""
     import json

@@ -9,6 +9,7 @@ import re
 import numpy as np
 import pytest
 from PIL import Image
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from test_browser import ARTIFACTS, pick
 
 from dlcore import netview
@@ -110,10 +111,19 @@ def test_the_network_view_changes_while_the_spiral_trains(page):
     page.wait_for_function("() => document.querySelector('#spiral-status')?.innerText.includes('dead ReLUs: layer 1')",
                            timeout=30_000)
     # a click on a tile opens that unit: layer 1's first shown tile (the tallest column starts at the top)
-    click_picture(page, "#network", (netview.SIDE + netview.TILE + netview.GAP_X + netview.TILE / 2) / 476,
-                  (netview.TOP + netview.TILE / 2) / 436)
-    page.wait_for_function("() => /layer 1, unit \\d+ \\(relu\\)/.test(document.querySelector('#unit-detail').innerText)",
-                           timeout=30_000)
+    # (a click that lands while the picture is being swapped for the next update can be lost, as it would be for a
+    # person, who clicks again: up to three clicks)
+    for attempt in range(3):
+        click_picture(page, "#network", (netview.SIDE + netview.TILE + netview.GAP_X + netview.TILE / 2) / 476,
+                      (netview.TOP + netview.TILE / 2) / 436)
+        try:
+            page.wait_for_function(
+                "() => /layer 1, unit \\d+ \\(relu\\)/.test(document.querySelector('#unit-detail').innerText)",
+                timeout=20_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
     assert "incoming weights" in page.locator("#unit-detail").inner_text()
     page.get_by_role("button", name="Stop", exact=True).first.click()
     page.get_by_text(re.compile(r"Stopped at epoch \d+/20000")).wait_for(timeout=60_000)

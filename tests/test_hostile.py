@@ -22,7 +22,7 @@ from dlcore.defaults import load_default
 from dlcore.errors import ConfigError
 from dlcore.predict import BOSTON_ORDER, predict_digit, predict_price
 from playground import admission, sessions, settings, store
-from playground.serve import call, cpu_seconds, disk_mb, fn_index, raw_join, read_stream, rss_mb, start_app, stop_app
+from playground.serve import call, cpu_seconds, disk_mb, fn_index, raw_cancel, raw_join, read_stream, rss_mb, start_app, stop_app
 from playground.tabs import compare, spiral
 
 LONG = spiral.SPEC.args(points=2000, hidden="256,256", epochs=20000, device="cpu")
@@ -97,6 +97,21 @@ def test_a_training_flood_cannot_lock_out_predictions(app, tmp_path):
         client.predict(**{**LONG, "activation": "nope"}, api_name="/train_spiral")
     log = (folder / "server.log").read_text()
     assert "Traceback" not in log, log[-3000:]
+
+
+def test_a_training_cancelled_before_its_client_listens_gives_its_place_back(app):
+    """A job that has a training place but waits for its listener, then is cancelled (Stop, /cancel): before the fix
+    each such cancel kept one of the TRAIN_CONCURRENCY places for good, and two locked training for everyone."""
+    _, url, _ = app
+    train = fn_index(url, "train_spiral")
+    for _ in range(settings.TRAIN_CONCURRENCY + 1):
+        session = uuid.uuid4().hex
+        code, body = raw_join(url, train, [*LONG.values(), None], session)
+        assert code == 200, body
+        time.sleep(0.5)  # it takes a place, and waits there for a client to listen
+        assert raw_cancel(url, train, session, body["event_id"]) == 200
+    job = Client(url, verbose=False).submit(**{**LONG, "points": 100, "epochs": 3}, api_name="/train_spiral")
+    assert "now used for predictions" in job.result(timeout=60)[0]  # a place is free: it ran
 
 
 @pytest.mark.slow
