@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from conftest import HOUSE
 from gradio_client import Client, handle_file
+from gradio_client.utils import Status
 from PIL import Image
 
 from dlcore.data import embedded_mnist
@@ -337,6 +338,11 @@ def test_queued_events_cannot_skip_the_queue_and_deep_links_are_off(server):
 def test_a_session_may_run_two_trainings_at_most(server):
     client = Client(server, verbose=False)
     jobs = [client.submit(**{**LONG, "points": 100}, api_name="/train_spiral") for _ in range(2)]
+    # submit() joins from a thread of its own: wait until both have joined, or the third could join before them
+    deadline = time.monotonic() + 60
+    while any(Status.ordering(j.status().code) < Status.ordering(Status.IN_QUEUE) for j in jobs):
+        assert time.monotonic() < deadline, [j.status().code for j in jobs]
+        time.sleep(0.05)
     try:
         with pytest.raises(Exception, match="(?i)this session already has 2 training jobs waiting or running"):
             client.predict(**{**LONG, "points": 100}, api_name="/train_spiral")
@@ -366,12 +372,15 @@ def test_the_cache_sweep_deletes_old_files_but_not_offered_downloads():
     old.parent.mkdir(exist_ok=True)
     for path in (old, offered, fresh):
         path.write_bytes(b"x" * 1000)
-    past = time.time() - 3600
+    # ten minutes old: past this test's 60 s, yet within the server's own CACHE_AGE, so the pruner of the shared test
+    # server (every 10 s, in this process) cannot take the old file first
+    past = time.time() - 600
+    assert settings.CACHE_AGE > 600
     os.utime(old, (past, past))
     os.utime(offered, (past, past))
     store.KEEP.add(str(offered))
     try:
-        assert store.sweep_cache(age=1800) >= 1
+        assert store.sweep_cache(age=60) >= 1
         assert not old.exists() and offered.exists() and fresh.exists() and store.CACHE_BYTES[0] >= 2000
     finally:
         store.KEEP.discard(str(offered))

@@ -197,9 +197,14 @@ def seeing(state: dict | None) -> dict:
 
 # ---------------------------------------------------------------- teach it your hand
 
-def add_drawing(values: dict, state: dict | None) -> dict:
-    """Keep the last drawing (as the model saw it) with the label the user gives it."""
-    img28 = (state or {}).get("seen")
+def add_drawing(values: dict, state: dict | None, editor: gr.Sketchpad | None = None) -> dict:
+    """Keep the drawing on the pad (as the model sees it) with the label the user gives it; with the pad empty, the
+    picture last read (an upload). The pad is read here, not taken from the last stroke's answer: Add pressed right
+    after a stroke would otherwise keep the drawing as it was before that stroke, or nothing after a Clear."""
+    try:
+        img28 = model_input(store.session_model(state, "digits"), _drawing(values["sketch"], editor), settings.LIMITS)
+    except BlankCanvas:
+        img28 = (state or {}).get("seen")
     if img28 is None:
         raise InputError("draw a digit first, then pick what it is and add it")
     label = values["digit"]
@@ -367,8 +372,10 @@ def _shaped(out: dict, names: list[str]) -> tuple:
 
 def _wire_teaching(tab: TrainingTab, ui: dict) -> None:
     shelf = ["teach_set", "teach_note"]
-    ui["add"].click(named(add_drawing, ["digit"], outputs=shelf), [ui["digit"], tab.state], [ui[n] for n in shelf],
-                    **PRIVATE, **predict_event())
+    sketch = ui["sketch"]
+    ui["add"].click(named(functools.partial(add_drawing, editor=sketch), ["sketch", "digit"], outputs=shelf,
+                          doc=add_drawing.__doc__), [sketch, ui["digit"], tab.state], [ui[n] for n in shelf],
+                    **PRIVATE, preprocess=False, **predict_event())
     ui["forget"].click(named(forget_drawings, [], outputs=shelf), [tab.state], [ui[n] for n in shelf], **PRIVATE,
                        queue=False)
     outs = ["teach_note", "state", "download", "which"]
