@@ -319,23 +319,29 @@ def test_boston_linear_gd_near_the_seed_mse():
     assert abs(s73["train_loss"] - 23.7) < 1.0
 
 
+@pytest.fixture(scope="module")
+def boston_ten_splits():
+    """`train --dataset boston --repeats 10 --json`, run once for the two tests that read it (44 s here)."""
+    return train_json("--dataset", "boston", "--repeats", "10")
+
+
 @pytest.mark.slow
-def test_boston_default_mlp_mean_rmse_over_ten_splits_at_most_3():
+def test_boston_default_mlp_mean_rmse_over_ten_splits_at_most_3(boston_ten_splits):
     # issue 12: one split's 76 test rows say more about the split than the model (2.1-3.9 over seeds 0-9), so the
     # check is the mean over the ten seeded 85/15 splits of seeds 0-9, with the tab's (the preset's) settings
-    s = train_json("--dataset", "boston", "--repeats", "10")
+    s = boston_ten_splits
     assert s["model"] == "mlp" and len(s["test_rmse_values"]) == 10 and s["evaluation"]["runs"] == 10
     assert s["test_rmse"] <= 3.0, s["test_rmse_values"]
     assert s["test_rmse"] < s["baselines"]["linear"]["test_rmse"] < s["baselines"]["mean"]["test_rmse"]
 
 
 @pytest.mark.slow
-def test_boston_as_a_csv_with_text_chas_trains_to_the_same_spread(tmp_path):
+def test_boston_as_a_csv_with_text_chas_trains_to_the_same_spread(tmp_path, boston_ten_splits):
     header, table = boston_table()
     rows = [[*(f"{v:g}" for v in r[:3]), "yes" if r[3] else "no", *(f"{v:g}" for v in r[4:])] for r in table]
     path = tmp_path / "boston.csv"
     path.write_text(",".join(header) + "\n" + "\n".join(",".join(r) for r in rows) + "\n")
-    built_in = train_json("--dataset", "boston", "--repeats", "10")
+    built_in = boston_ten_splits
     mine = train_json("--dataset", "csv", "--csv", str(path), "--target", "MEDV", "--repeats", "10")
     # CHAS as "no"/"yes" is two one-hot inputs where Boston has one 0/1 input: one more row of first-layer weights
     assert mine["data_source"].startswith("your table boston.csv (506 rows")
