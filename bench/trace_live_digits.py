@@ -1,0 +1,73 @@
+"""Where the stroke -> label time goes (a trace beside bench_live_digits.py, not a benchmark).
+
+    python bench/trace_live_digits.py
+
+Draws the first stroke of a "3" three times against `python app.py` in Debian's chromium and prints, in ms from the
+pointer going up, every fetch the page starts and ends (the editor's component_server calls, uploads, queue joins and
+result streams) and the DOM mutations of the label and the 28x28 view.
+"""
+
+import sys
+
+import common
+import numpy as np
+
+sys.path.insert(0, str(common.ROOT / "tests"))
+import handdigits as H  # noqa: E402
+from bench_live_digits import _Pad  # noqa: E402
+
+from playground.serve import chromium, start_app, stop_app  # noqa: E402
+
+HOOK = """() => {
+  window.__log = [];
+  const L = (k, d) => window.__log.push([performance.now(), k, d]);
+  const of = window.fetch;
+  window.fetch = async function(...a) {
+    const u = (typeof a[0] === 'string' ? a[0] : a[0].url).replace(location.origin, '');
+    L('fetch>', u);
+    const r = await of.apply(this, a);
+    L('fetch<', u + ' ' + r.status);
+    return r;
+  };
+  const ES = window.EventSource;
+  if (ES) window.EventSource = function(u, o) { L('es', u); const e = new ES(u, o);
+     e.addEventListener('message', m => L('msg', m.data.slice(0, 80))); return e; };
+  for (const sel of ['#digit-label', '#digit-seen']) {
+    new MutationObserver(ms => ms.forEach(m => L('mut', sel + ' ' + m.type + ' ' + (m.attributeName || '') + ' '
+        + (m.target.className || m.target.nodeName || '').toString().slice(0, 40))))
+      .observe(document.querySelector(sel), {subtree: true, childList: true, characterData: true, attributes: true});
+  }
+  document.addEventListener('pointerup', () => L('UP', ''), true);
+  document.addEventListener('pointerdown', () => L('DOWN', ''), true);
+}"""
+
+
+def main() -> None:
+    proc, url, _ = start_app()
+    try:
+        with chromium() as browser:
+            page = H.digits_page(browser, url, settle_ms=1500)
+            pad = _Pad(page)
+            pad.calibrate()
+            page.evaluate(HOOK)
+            rng = np.random.default_rng(0)
+            name = "3-round"
+            strokes = list(H.mouse_path(H.TEMPLATES[name][1], H.random_pose(rng, lo=120), rng))
+            for i in range(3):
+                pad.clear()
+                page.wait_for_timeout(1500)
+                page.evaluate("() => window.__log.length = 0")
+                pad.stroke(strokes[0])
+                page.wait_for_timeout(2500)
+                log = page.evaluate("() => window.__log")
+                up = next(t for t, k, d in log if k == 'UP')
+                down = next(t for t, k, d in log if k == 'DOWN')
+                print(f"--- stroke {i}: down at {down-up:.0f} ms rel to up")
+                for t, k, d in log:
+                    print(f"{t-up:8.0f} {k} {d}")
+    finally:
+        stop_app(proc)
+
+
+if __name__ == "__main__":
+    main()
