@@ -59,9 +59,7 @@ def main() -> None:
     times, missed = [], 0
     try:
         with chromium() as browser:
-            page = H.digits_page(browser, url, settle_ms=1500)
-            pad = _Pad(page)
-            pad.calibrate()
+            page, pad = _Pad.open(browser, url)
             page.evaluate(WATCH)
             rng = np.random.default_rng(0)
             names = list(H.TEMPLATES)
@@ -91,6 +89,14 @@ class _Pad(H.BrowserPad):
     def __init__(self, page):  # noqa: D107
         self.page, self.composites, self.scale, self.zoom = page, [], 1.0, ""
         page.on("response", self._uploaded)
+
+    @classmethod
+    def open(cls, browser, url: str) -> tuple:
+        """The Digits tab in a new page, and its pad calibrated: (page, pad)."""
+        page = H.digits_page(browser, url, settle_ms=1500)
+        pad = cls(page)
+        pad.calibrate()
+        return page, pad
 
     def calibrate(self) -> float:
         """CSS px per canvas px from the editor's zoom label (the canvas is 280 px at 100 %)."""

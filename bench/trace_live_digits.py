@@ -29,9 +29,6 @@ HOOK = """() => {
     L('fetch<', u + ' ' + r.status);
     return r;
   };
-  const ES = window.EventSource;
-  if (ES) window.EventSource = function(u, o) { L('es', u); const e = new ES(u, o);
-     e.addEventListener('message', m => L('msg', m.data.slice(0, 80))); return e; };
   for (const sel of ['#digit-label', '#digit-seen']) {
     new MutationObserver(ms => ms.forEach(m => L('mut', sel + ' ' + m.type + ' ' + (m.attributeName || '') + ' '
         + (m.target.className || m.target.nodeName || '').toString().slice(0, 40))))
@@ -46,9 +43,7 @@ def main() -> None:
     proc, url, _ = start_app()
     try:
         with chromium() as browser:
-            page = H.digits_page(browser, url, settle_ms=1500)
-            pad = _Pad(page)
-            pad.calibrate()
+            page, pad = _Pad.open(browser, url)
             page.evaluate(HOOK)
             rng = np.random.default_rng(0)
             name = "3-round"

@@ -92,11 +92,15 @@ def fn_index(url: str, api_name: str) -> int:
 
 def raw_join(url: str, fn: int, data: list, session_hash: str, timeout: float = 10.0) -> tuple[int, dict]:
     """One POST to /gradio_api/queue/join, never opening the result stream: (HTTP status, JSON body)."""
+    return _post_json(url + "gradio_api/queue/join", {"data": data, "fn_index": fn, "session_hash": session_hash,
+                                                      "event_data": None, "trigger_id": None}, timeout)
+
+
+def _post_json(address: str, body: dict, timeout: float) -> tuple[int, dict]:
+    """POST `body` as JSON: (HTTP status, the JSON answer), an error status included."""
     import json
 
-    body = json.dumps({"data": data, "fn_index": fn, "session_hash": session_hash, "event_data": None,
-                       "trigger_id": None}).encode()
-    req = urllib.request.Request(url + "gradio_api/queue/join", data=body, method="POST",
+    req = urllib.request.Request(address, data=json.dumps(body).encode(), method="POST",
                                  headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
@@ -107,13 +111,8 @@ def raw_join(url: str, fn: int, data: list, session_hash: str, timeout: float = 
 
 def raw_cancel(url: str, fn: int, session_hash: str, event_id: str, timeout: float = 10.0) -> int:
     """One POST to /gradio_api/cancel, as the page's Stop sends it: the HTTP status."""
-    import json
-
-    body = json.dumps({"session_hash": session_hash, "fn_index": fn, "event_id": event_id}).encode()
-    req = urllib.request.Request(url + "gradio_api/cancel", data=body, method="POST",
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        return r.status
+    return _post_json(url + "gradio_api/cancel", {"session_hash": session_hash, "fn_index": fn, "event_id": event_id},
+                      timeout)[0]
 
 
 def read_stream(url: str, session_hash: str, timeout: float = 30.0) -> list[dict]:
