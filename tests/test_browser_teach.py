@@ -97,6 +97,7 @@ CODE_LINES_ALIGNED = """() => {
 }"""
 
 
+@pytest.mark.serial  # a 1 s bound on a click's effect: alone on the machine (scripts/test)
 def test_stop_ends_the_run_within_a_second_ten_times(page, monkeypatch):
     # The click is a real mouse click at the Stop button's place (not an element handle that first waits for the
     # page's scripts); the run's end is when the training thread settles the stopped run, in this same process.

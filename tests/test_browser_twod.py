@@ -66,11 +66,14 @@ def img_src(page, selector: str) -> str:
 def click_picture(page, selector: str, fx: float, fy: float) -> None:
     """Click the image at a fraction (fx, fy) of the picture itself (not of its box, which may be wider)."""
     page.locator(f"{selector} img").scroll_into_view_if_needed()
-    box = page.evaluate(
-        """(sel) => { const i = document.querySelector(sel + ' img'); const r = i.getBoundingClientRect();
+    # (a live picture is swapped for the next one several times a second: until the new one has loaded its natural
+    # size is 0, so wait for a loaded one)
+    box = page.wait_for_function(
+        """(sel) => { const i = document.querySelector(sel + ' img'); if (!i || !i.complete || !i.naturalWidth) return null;
+                      const r = i.getBoundingClientRect();
                       const s = Math.min(r.width / i.naturalWidth, r.height / i.naturalHeight);
                       return [r.x + (r.width - i.naturalWidth * s) / 2, r.y + (r.height - i.naturalHeight * s) / 2,
-                              i.naturalWidth * s, i.naturalHeight * s]; }""", selector)
+                              i.naturalWidth * s, i.naturalHeight * s]; }""", arg=selector, timeout=30_000).json_value()
     page.mouse.click(box[0] + fx * box[2], box[1] + fy * box[3])
 
 

@@ -20,7 +20,7 @@ from playground import settings, store
 from playground.serve import ROOT, launch_here, start_app, stop_app
 from playground.tabs import spiral
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]  # latencies and RSS: alone on the machine (scripts/test)
 ARTIFACTS = ROOT / "artifacts"
 SPIRAL = spiral.SPEC.args(points=300, hidden="32,16", lr="1e-2", epochs=20000, device="cpu")
 
