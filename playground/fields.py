@@ -135,6 +135,8 @@ FIELDS: dict[str, Field] = {f.name: f for f in (
     Field("weight_decay", "Weight decay", "float", "training", example="1e-5"),
     Field("momentum", "Momentum", "float", "training", help="sgd and rmsprop; 0.9 is common", example="0.9",
           applies={"optimizer": ("sgd", "rmsprop")}),
+    Field("nesterov", "Nesterov momentum", "bool", "training", help="sgd with momentum: the gradient taken a step ahead",
+          applies={"optimizer": ("sgd",)}),
     Field("scheduler", "LR schedule", "choice", "training", choices=tuple(sorted(SCHEDULERS))),
     Field("device", "Device", "choice", "training", help=f"auto = {DEVICE_CHOICES[1]} here",
           choices=tuple(DEVICE_CHOICES)),
@@ -175,16 +177,16 @@ PLANAR_FIELDS = (  # the 2-D tab's own fields, after the spiral's original ones
 SPIRAL = tuple(dataclasses.replace(f, choices=PLANAR_LOSSES) if f.name == "loss" else f for f in table(
     "classes", "points", "noise", "train_fraction", "seed", "model", "hidden", "activation", "optimizer", "lr", "loss",
     "epochs", "batch_size", "weight_decay", "l1", "l2", "dropout", "scheduler", "device", "momentum", "patience",
-    loss="classification", classes={"help": "spiral only: its number of arms"})) + PLANAR_FIELDS
+    loss="classification", classes={"help": "spiral only: its number of arms"})) + PLANAR_FIELDS + table("nesterov")
 BOSTON = table("model", "hidden", "activation", "optimizer", "lr", "loss", "epochs", "batch_size", "weight_decay", "l1",
-               "l2", "dropout", "scheduler", "device", "seed", "drop_b", "momentum", "patience", loss="regression",
+               "l2", "dropout", "scheduler", "device", "seed", "drop_b", "momentum", "patience", "nesterov", loss="regression",
                seed={"label": "Seed (sets the split too)"})
 DIGITS = (
     Field("dataset", "Dataset", "choice", "data", labels=DIGIT_DATASETS, params=True,
           help="MNIST: the full 60,000 digits if they can be downloaded, else the built-in 5,000 (the status says which)"),
     Field("model", "Architecture", "choice", "model", labels=DIGIT_MODELS, params=True),
     *table("activation", "optimizer", "lr", "loss", "epochs", "batch_size", "weight_decay", "scheduler", "device",
-           "seed", "momentum", "patience", "augment", loss="classification", seed={"group": "training"}),
+           "seed", "momentum", "patience", "augment", "nesterov", loss="classification", seed={"group": "training"}),
 )
 # The Tables tab (/train_table): Boston's settings, with a loss for either task, since a table's task follows its target
 TABLE_LOSSES = {"auto (MSE, or cross-entropy for classes)": {"loss": ""},
@@ -193,7 +195,7 @@ TABLES = (
     *table("model", "hidden", "activation", "optimizer", "lr"),
     Field("loss", "Loss", "choice", "training", labels=TABLE_LOSSES, help="mse, l1, huber: numbers; the rest: classes"),
     *table("epochs", "batch_size", "weight_decay", "l1", "l2", "dropout", "scheduler", "device", "seed", "momentum",
-           "patience", seed={"label": "Seed (sets the split too)", "group": "training"}),
+           "patience", "nesterov", seed={"label": "Seed (sets the split too)", "group": "training"}),
 )
 
 

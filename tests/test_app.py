@@ -13,11 +13,12 @@ import pytest
 from conftest import HOUSE
 
 from dlcore.defaults import load_default
+from dlcore.errors import ConfigError
 from dlcore.predict import BOSTON_ORDER, predict_price
 from dlcore.session import keep_candidate
 from playground import settings, store
 from playground.handlers import named, user_errors
-from playground.tabs import boston, compare, digits, seedlab, spiral
+from playground.tabs import boston, compare, digits, seedlab, spiral, tables
 from playground.training import TrainingTab, after_stop
 
 SMALL = {"points": 200, "hidden": "32,16", "lr": "1e-2", "epochs": 40, "device": "cpu"}
@@ -359,6 +360,20 @@ def test_momentum_reaches_the_optimizer():
     assert "now used for predictions" in list(run)[-1]["status"]
     with pytest.raises(gr.Error, match="momentum 1.5 is out of range"):
         train(spiral.SPEC, spiral_args(optimizer="sgd", momentum=1.5))
+
+
+@pytest.mark.parametrize("spec", [spiral.SPEC, boston.SPEC, digits.SPEC, tables.SPEC], ids=lambda s: s.key)
+def test_nesterov_reaches_the_optimizer(spec):
+    """The field added last, to the field table alone (RunConfig, the trainer and the CLI had it): every training tab
+    offers it, last in its API order, and its value reaches torch's SGD."""
+    from dlcore.train import Trainer
+
+    assert spec.fields[-1].name == "nesterov" and spec.args()["nesterov"] is False
+    cfg = spec.config(spec.args(optimizer="sgd", momentum=0.9, nesterov=True, device="cpu"))
+    group = Trainer(cfg).optimizer.param_groups[0]
+    assert group["nesterov"] and group["momentum"] == 0.9
+    with pytest.raises(ConfigError, match="nesterov momentum 'yes' is not true or false"):
+        spec.config(spec.args(optimizer="sgd", nesterov="yes"))
 
 
 @pytest.mark.parametrize("value", ["false", 0, None])
