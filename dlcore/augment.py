@@ -3,13 +3,22 @@ step on the training device: every epoch sees new variants, and the held-out ima
 
 "digits" makes MNIST's tidy digits look like people's drawings: a random affine map per image (tilt, slant, size,
 aspect, place), a smooth elastic wobble, and strokes made thicker or thinner. Vectorised over the batch (one
-`grid_sample`), so it costs a small part of a CNN step.
+`grid_sample`), so it costs a small part of a CNN step. It also teaches "none of these": a share of each batch
+(SCRIBBLE_SHARE) is replaced by scribbles that are no digit (`dlcore/data/hand_train.npz`, made by
+`scripts/make_hand_train.py`). A replaced image keeps the label of the digit it replaced, and that label is unrelated
+to the scribble, so over the epochs a scribble is paired with every digit about equally often: the loss is least when
+the model spreads its probability evenly over the ten digits, and the app then says "not sure" (outlier exposure,
+Hendrycks et al. 2019, with random labels standing in for the uniform target). The price: the training accuracy
+shown while training counts those images as misses (about SCRIBBLE_SHARE x 0.9 below the true figure).
+With the "digits" augmentation the data loader also adds the shipped drawn digits to MNIST's training split
+(`dlcore.data.hand_digits`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import cache
 
 import torch
 import torch.nn.functional as F
@@ -22,11 +31,41 @@ def _ink(x: torch.Tensor, norm: dict) -> tuple[torch.Tensor, float, float]:
     return x * std + mean, mean, std
 
 
+SCRIBBLE_SHARE = 0.05  # of each training batch; chosen on the development set (notes/hand-digits.md)
+
+
+@cache
+def scribble_bank() -> torch.Tensor:
+    """The shipped scribbles as ink (N, 1, 28, 28) in [0, 1], framed as the app frames a drawing."""
+    from .data import hand_scribbles
+
+    return torch.from_numpy(hand_scribbles()).float().div_(255).unsqueeze(1)
+
+
+def with_scribbles(ink: torch.Tensor, gen: torch.Generator, share: float) -> torch.Tensor:
+    """Ink (B, 1, 28, 28) with about `share` of its images replaced by scribbles (mirrored at random)."""
+    b = ink.shape[0]
+    pick = torch.rand(b, generator=gen) < share
+    bank = scribble_bank()
+    idx = torch.randint(len(bank), (b,), generator=gen)
+    flip_x, flip_y = (torch.rand(b, generator=gen) < 0.5 for _ in range(2))
+    if not pick.any() or ink.shape[-2:] != bank.shape[-2:]:
+        return ink
+    s = bank[idx[pick]]
+    s = torch.where(flip_x[pick].view(-1, 1, 1, 1), s.flip(-1), s)
+    s = torch.where(flip_y[pick].view(-1, 1, 1, 1), s.flip(-2), s)
+    out = ink.clone()
+    out[pick.to(ink.device)] = s.to(ink.device, ink.dtype)
+    return out
+
+
 def digits(x: torch.Tensor, norm: dict, gen: torch.Generator) -> torch.Tensor:
-    """Normalised images (B, 1, H, W) -> randomly tilted, slanted, scaled, shifted, wobbled, thickened/thinned copies."""
+    """Normalised images (B, 1, H, W) -> randomly tilted, slanted, scaled, shifted, wobbled, thickened/thinned copies,
+    about SCRIBBLE_SHARE of them scribbles in place of the digit."""
     b, _, h, w = x.shape
     dev = x.device
     ink, mean, std = _ink(x, norm)
+    ink = with_scribbles(ink, gen, SCRIBBLE_SHARE)
 
     def u(lo: float, hi: float, n: int = b) -> torch.Tensor:
         return (torch.rand(n, generator=gen) * (hi - lo) + lo).to(dev)
@@ -58,7 +97,7 @@ def digits(x: torch.Tensor, norm: dict, gen: torch.Generator) -> torch.Tensor:
 
 AUGMENTATIONS: dict[str, Callable[[torch.Tensor, dict, torch.Generator], torch.Tensor] | None] = {
     "none": None,
-    "digits": digits,  # for MNIST-like digits: tilt, slant, size, place, wobble, stroke width
+    "digits": digits,  # for MNIST-like digits: tilt, slant, size, place, wobble, stroke width; scribbles; drawn digits
 }
 
 

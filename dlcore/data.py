@@ -222,6 +222,34 @@ def embedded_mnist() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Te
     return t(images[~test]), t(labels[~test]), t(images[test]), t(labels[test])
 
 
+HAND_FILE = "data/hand_train.npz"  # made by scripts/make_hand_train.py; provenance and licences: dlcore/data/README.md
+
+
+def _hand_file() -> dict[str, np.ndarray]:
+    with resources.files("dlcore").joinpath(HAND_FILE).open("rb") as f, np.load(f) as npz:
+        return {k: npz[k] for k in npz.files}
+
+
+def hand_digits() -> tuple[torch.Tensor, torch.Tensor]:
+    """The shipped drawn digits (uint8 (N, 28, 28), white ink on black, framed as the app frames a drawing; labels
+    int64): digits of handwriting and book fonts and of stroke templates, none from the unseen-hand test set."""
+    z = _hand_file()
+    return torch.from_numpy(z["images"]), torch.from_numpy(z["labels"].astype(np.int64))
+
+
+def hand_scribbles() -> np.ndarray:
+    """The shipped scribbles that are no digit: uint8 (N, 28, 28), white ink on black (dlcore.augment uses them)."""
+    return _hand_file()["scribbles"]
+
+
+def _with_hand(xtr: torch.Tensor, ytr: torch.Tensor, cfg: RunConfig) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """The "digits" augmentation trains on MNIST's digits and the shipped drawn ones (`hand_digits`)."""
+    if cfg.augment != "digits":
+        return xtr, ytr, ""
+    hx, hy = hand_digits()
+    return torch.cat([xtr, hx]), torch.cat([ytr.long(), hy]), f" + {len(hx):,} drawn digits"
+
+
 def _download_mnist(root: Path):
     import torchvision
 
@@ -245,8 +273,9 @@ def load_mnist(cfg: RunConfig) -> Data:
     if cfg.mnist_source in ("auto", "download") and not offline:
         try:
             xtr, ytr, xte, yte = _download_mnist(data_dir())
-            return _image_data("mnist", xtr, ytr, xte, yte, classes=classes, source="full MNIST (torchvision)",
-                               reason=f"found in {data_dir()}")
+            xtr, ytr, extra = _with_hand(xtr, ytr, cfg)
+            return _image_data("mnist", xtr, ytr, xte, yte, classes=classes,
+                               source=f"full MNIST (torchvision){extra}", reason=f"found in {data_dir()}")
         except Exception as e:  # no network, a mirror down, a corrupt partial file: all end in the embedded set
             if cfg.mnist_source == "download":
                 raise DataError(f"MNIST download into {data_dir()} failed ({type(e).__name__}: {e}); "
@@ -257,8 +286,9 @@ def load_mnist(cfg: RunConfig) -> Data:
     else:
         reason = "DLCORE_OFFLINE is set"
     xtr, ytr, xte, yte = embedded_mnist()
-    return _image_data("mnist", xtr, ytr, xte, yte, classes=classes, source="embedded subset (5,000 MNIST digits)",
-                       reason=reason)
+    xtr, ytr, extra = _with_hand(xtr, ytr, cfg)
+    return _image_data("mnist", xtr, ytr, xte, yte, classes=classes,
+                       source=f"embedded subset (5,000 MNIST digits){extra}", reason=reason)
 
 
 def _fashion_root() -> Path:

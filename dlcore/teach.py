@@ -1,10 +1,11 @@
 """Teach a digit model someone's own hand: fine-tune it on a few of their labelled drawings mixed with MNIST.
 
 The drawings alone would be a few dozen images: trained on those only, a net forgets the rest of MNIST within a few
-steps. So they are mixed into the embedded MNIST training digits, repeated until they make up about a fifth of the
-data, and the model trains on that for one short epoch from its own weights (`Trainer(resume=...)`), with the
-model's own augmentation (so each repeat of a drawing is seen tilted, shifted and thickened differently). The held-out
-MNIST digits are evaluated before and after, so forgetting would show.
+steps. So they are mixed into the embedded MNIST training digits (with the "digits" augmentation, also the shipped
+drawn digits, `dlcore.data.hand_digits`), repeated until they make up about a fifth of the data, and the model trains
+on that for one short epoch from its own weights (`Trainer(resume=...)`), with the model's own augmentation (so each
+repeat of a drawing is seen tilted, shifted and thickened differently). The held-out MNIST digits are evaluated before
+and after, so forgetting would show.
 """
 
 from __future__ import annotations

@@ -5,10 +5,13 @@ held-out digits, through the app's own framing.
     python scripts/eval_hand.py --checkpoint m.safetensors
     python scripts/eval_hand.py --train-seeds 0 1 2   # CNNs trained afresh from the Digits tab's defaults on the
                                                       # embedded 4,000 digits, one per seed: each, then mean +- std
+    python scripts/eval_hand.py --set artifacts/hand_dev.npz   # the development set (scripts/make_hand_train.py)
+                                                               # instead of the test set: choices are made on it
 
 The test set is fixed and was never used for training or for choosing a seed; every seed asked for is reported.
 Its "browser" part is left out (`--parts` to change that): as committed it is broken, see `SOUND_PARTS` in
-tests/handdigits.py. Ends with a JSON line.
+tests/handdigits.py. A set with a "scribble" part (the development set) also gets the share of its scribbles that
+are answered "not sure" (dlcore.predict.verdict). Ends with a JSON line.
 """
 
 from __future__ import annotations
@@ -39,12 +42,18 @@ def mnist_accuracy(tm) -> float:
     return float((pred == data.y_test).float().mean())
 
 
-def measure(tm, hand: H.HandSet) -> dict:
-    """Hand-set accuracy (all and per part), MNIST held-out accuracy, parameter count."""
+def measure(tm, hand: H.HandSet, scribbles: list | None = None) -> dict:
+    """Hand-set accuracy (all and per part), MNIST held-out accuracy, parameter count; with scribbles, the share of
+    them answered "not sure"."""
+    from dlcore.predict import predict_digit, verdict
+
     r = H.accuracy(tm, hand)
-    return {"hand": r["all"], "hand_parts": {k: r[k] for k in ("font", "stroke", "browser") if k in r},
-            "hand_wrong": len(r["wrong"]), "hand_n": r["n"], "mnist_test": mnist_accuracy(tm),
-            "params": sum(p.numel() for p in tm.model.parameters()), "model": tm.cfg.model}
+    out = {"hand": r["all"], "hand_parts": {k: r[k] for k in ("font", "stroke", "browser") if k in r},
+           "hand_wrong": len(r["wrong"]), "hand_n": r["n"], "mnist_test": mnist_accuracy(tm),
+           "params": sum(p.numel() for p in tm.model.parameters()), "model": tm.cfg.model}
+    if scribbles:
+        out["scribbles_not_sure"] = sum(not verdict(predict_digit(tm, s)[0])[0] for s in scribbles) / len(scribbles)
+    return out
 
 
 def tab_default(seed: int):
@@ -68,30 +77,43 @@ def main() -> None:
     ap.add_argument("--checkpoint", type=Path, help="a digits checkpoint (default: the shipped model)")
     ap.add_argument("--train-seeds", type=int, nargs="*", help="train the tab's default CNN once per seed")
     ap.add_argument("--parts", nargs="+", default=list(H.SOUND_PARTS), help="parts of the set (font stroke browser)")
+    ap.add_argument("--save", type=Path, help="with --train-seeds: keep each seed's model as DIR/seed<N>.safetensors")
+    ap.add_argument("--set", type=Path, default=H.SET_PATH, help="the set's file (default: the unseen-hand test set)")
     a = ap.parse_args()
-    hand = H.subset(H.load_set(), a.parts)
+    full = H.load_set(a.set)
+    hand = H.subset(full, a.parts)
+    scribbles = [img for img, part in zip(full.images, full.parts) if part == "scribble"]
     out: dict = {}
     if a.train_seeds:
         runs = []
         for seed in a.train_seeds:
             t0 = time.perf_counter()
-            m = measure(tab_default(seed), hand)
-            m.update(seed=seed, train_s=round(time.perf_counter() - t0, 1))
+            tm = tab_default(seed)
+            train_s = round(time.perf_counter() - t0, 1)
+            if a.save:
+                from dlcore import checkpoint
+
+                a.save.mkdir(parents=True, exist_ok=True)
+                checkpoint.save(tm, a.save / f"seed{seed}.safetensors")
+            m = measure(tm, hand, scribbles)
+            m.update(seed=seed, train_s=train_s)
             print(json.dumps(m), flush=True)
             runs.append(m)
-        out["tab_default"] = {"runs": runs, "hand": spread([r["hand"] for r in runs]),
-                              "mnist_test": spread([r["mnist_test"] for r in runs])}
-        print(f"tab default CNN over seeds {a.train_seeds}: hand {out['tab_default']['hand']}, "
-              f"MNIST held-out {out['tab_default']['mnist_test']}")
+        out["tab_default"] = {"runs": runs, **{k: spread([r[k] for r in runs]) for k in
+                                               ("hand", "mnist_test", "scribbles_not_sure") if k in runs[0]}}
+        print(f"tab default CNN over seeds {a.train_seeds} on {a.set.name}: hand {out['tab_default']['hand']}, "
+              f"MNIST held-out {out['tab_default']['mnist_test']}"
+              + (f", scribbles 'not sure' {out['tab_default']['scribbles_not_sure']}" if scribbles else ""))
     else:
         from dlcore import checkpoint
         from dlcore.defaults import load_default
 
         tm = checkpoint.load(a.checkpoint) if a.checkpoint else load_default("digits")
-        out["model"] = measure(tm, hand)
+        out["model"] = measure(tm, hand, scribbles)
         m = out["model"]
-        print(f"{a.checkpoint or 'shipped digits model'} ({m['model']}, {m['params']:,} params): hand {m['hand']:.4f} "
-              f"({m['hand_wrong']} of {m['hand_n']} wrong; {m['hand_parts']}), MNIST held-out {m['mnist_test']:.4f}")
+        print(f"{a.checkpoint or 'shipped digits model'} ({m['model']}, {m['params']:,} params) on {a.set.name}: hand "
+              f"{m['hand']:.4f} ({m['hand_wrong']} of {m['hand_n']} wrong; {m['hand_parts']}), MNIST held-out "
+              f"{m['mnist_test']:.4f}" + (f", scribbles 'not sure' {m['scribbles_not_sure']:.3f}" if scribbles else ""))
     print(json.dumps(out))
 
 

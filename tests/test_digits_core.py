@@ -3,11 +3,15 @@ the views of what a network sees, and teaching a model someone's hand."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 from handdigits import TEMPLATES, Pose, stroke_canvas
 
+import dlcore
 from dlcore import explain, plots
 from dlcore.augment import AUGMENTATIONS, build_augment
 from dlcore.config import RunConfig
@@ -77,7 +81,10 @@ def test_verdict_is_sure_above_the_threshold_and_names_two_candidates():
 
 # ---------------------------------------------------------------- augmentation
 
-def test_digits_augmentation_varies_every_batch_and_keeps_the_ink():
+def test_digits_augmentation_varies_every_batch_and_keeps_the_ink(monkeypatch):
+    from dlcore import augment
+
+    monkeypatch.setattr(augment, "SCRIBBLE_SHARE", 0.0)  # the scribbles in place of digits: the next test
     _, _, xte, _ = embedded_mnist()
     x = ((xte[:64].float() / 255 - MNIST_MEAN) / MNIST_STD).unsqueeze(1)
     aug = build_augment("digits")
@@ -89,6 +96,56 @@ def test_digits_augmentation_varies_every_batch_and_keeps_the_ink():
     ink = lambda t: (t * MNIST_STD + MNIST_MEAN).clamp(0, 1).sum((1, 2, 3))  # noqa: E731
     assert ((ink(a1) / ink(x)) > 0.4).all() and ((ink(a1) / ink(x)) < 2.5).all(), "no digit lost or smeared"
     assert a1.min() >= (0 - MNIST_MEAN) / MNIST_STD - 1e-5 and a1.max() <= (1 - MNIST_MEAN) / MNIST_STD + 1e-5
+
+
+def test_a_share_of_each_batch_becomes_scribbles_whatever_its_labels():
+    """The "not a digit" training: about SCRIBBLE_SHARE of a batch is replaced by the shipped scribbles (mirrored or
+    not), whichever digits they replace, so a scribble meets every label about equally often."""
+    from dlcore.augment import SCRIBBLE_SHARE, scribble_bank, with_scribbles
+
+    assert 0 < SCRIBBLE_SHARE <= 0.2
+    _, _, xte, yte = embedded_mnist()
+    ink = (xte.float() / 255).unsqueeze(1)
+    out = with_scribbles(ink, torch.Generator().manual_seed(0), 0.3)
+    changed = (out != ink).flatten(1).any(1)
+    assert 240 < changed.sum() < 360, "about 30 % of 1,000"
+    bank = scribble_bank()
+    variants = torch.cat([bank, bank.flip(-1), bank.flip(-2), bank.flip(-1).flip(-2)]).flatten(1)
+    for img in out[changed][:20].flatten(1):
+        assert (variants == img).all(1).any(), "a replaced image is one of the shipped scribbles"
+    per_digit = torch.bincount(yte[changed], minlength=10).float() / torch.bincount(yte, minlength=10)
+    assert per_digit.min() > 0.15 and per_digit.max() < 0.45, "every digit's images are replaced alike"
+    assert torch.equal(with_scribbles(ink, torch.Generator().manual_seed(0), 0.0), ink)
+
+
+def test_the_digits_augmentation_adds_the_shipped_drawn_digits():
+    """With augment="digits" the training split is MNIST's plus the shipped drawn digits; the held-out split is
+    MNIST's alone, and without the augmentation nothing is added. None of them is from the unseen-hand test set."""
+    from handdigits import FONTS
+    from handdigits import TEMPLATES as TEST_TEMPLATES
+
+    from dlcore.data import hand_digits
+
+    plain = load_data(RunConfig(dataset="mnist", mnist_source="embedded"))
+    drawn = load_data(RunConfig(dataset="mnist", mnist_source="embedded", augment="digits"))
+    hx, hy = hand_digits()
+    assert len(drawn.x_train) == len(plain.x_train) + len(hx) and torch.equal(drawn.x_test, plain.x_test)
+    assert torch.equal(drawn.x_train[:len(plain.x_train)], plain.x_train) and torch.equal(drawn.y_train[-len(hy):], hy)
+    assert "drawn digits" in drawn.source and "drawn" not in plain.source
+    assert torch.bincount(hy, minlength=10).min() >= 150, "every digit is drawn"
+    with np.load(Path(dlcore.__file__).parent / "data" / "hand_train.npz") as z:
+        styles = set(z["styles"].tolist())
+    fonts = {s.removeprefix("font:") for s in styles if s.startswith("font:")}
+    assert len(fonts) >= 40 and not fonts & {Path(f).stem for files in FONTS.values() for f in files}
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from make_hand_train import DEV_TEMPLATES, TRAIN_TEMPLATES
+
+    assert {s.removeprefix("stroke:") for s in styles if s.startswith("stroke:")} == set(TRAIN_TEMPLATES)
+    ours = [np.concatenate([np.asarray(k, float) for k in t[1]]) for t in (*TRAIN_TEMPLATES.values(),
+                                                                          *DEV_TEMPLATES.values())]
+    for _, strokes in TEST_TEMPLATES.values():  # none a copy: each differs somewhere by over 6 % of the box
+        theirs = np.concatenate([np.asarray(k, float) for k in strokes])
+        assert not any(a.shape == theirs.shape and np.allclose(a, theirs, atol=0.06) for a in ours)
 
 
 def test_augmentation_is_for_images_only_and_by_name():

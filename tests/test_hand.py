@@ -22,11 +22,25 @@ def shipped():
 
 
 def test_the_shipped_model_keeps_mnist_held_out_accuracy(shipped):
-    assert eval_hand.mnist_accuracy(shipped) >= 0.98  # 0.981 measured; the LeNet-style model it replaced had 0.982
+    # 0.984 measured; the issue's bar is the LeNet-style model of before, 0.982 (inference only: the figure is exact)
+    assert eval_hand.mnist_accuracy(shipped) >= 0.982
 
 
 def test_the_shipped_model_reads_the_unseen_hand_set(shipped):
-    # 0.942 measured (127 of 2,200 wrong, most of them serif and flagged 1s): short of the issue's 0.985, so this
-    # guards what is reached, with a margin of about 20 of the 2,200 drawings
+    # 0.981 measured (41 of 2,200 wrong, most of them 8s and 9s of two script fonts): short of the issue's 0.985, so
+    # this guards what is reached, with a margin of about 14 of the 2,200 drawings (before: 0.942)
     r = H.accuracy(shipped, H.subset(H.load_set()))
-    assert r["n"] == 2200 and r["all"] >= 0.93, r["wrong"]
+    assert r["n"] == 2200 and r["all"] >= 0.975, r["wrong"]
+
+
+def test_the_shipped_model_is_not_sure_of_most_scribbles(shipped):
+    """Drawings that are no digit (the training script's own scribble generator, a seed it never used) mostly get
+    "not sure" rather than a confident digit; the bench's scribbles, another generator: bench/bench_not_sure.py."""
+    import numpy as np
+    from make_hand_train import scribble_canvas
+
+    from dlcore.predict import predict_digit, verdict
+
+    rng = np.random.default_rng(2024)
+    unsure = [not verdict(predict_digit(shipped, scribble_canvas(rng))[0])[0] for _ in range(60)]
+    assert np.mean(unsure) >= 0.55, np.mean(unsure)  # about 0.78 on the development set's 500 scribbles
