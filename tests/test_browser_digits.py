@@ -1,7 +1,8 @@
 """The Digits tab in a real browser (Debian's chromium through playwright, the shared in-process `server`): the answer
-follows each stroke without Predict, Teach fine-tunes on three corrected drawings and shows before/after, the views of
-what the network sees open, and the polish (Clear keeps the zoom, the toolbar stays off the drawing square, the
-preview's caption sits outside the picture, an empty Predict says to draw first). Screenshots go to artifacts/."""
+follows each stroke without Predict (from the page's strokes, before the editor has sent its picture, and the same
+answer as that picture gives), Teach fine-tunes on three corrected drawings and shows before/after, the views of what
+the network sees open, and the polish (Clear keeps the zoom, the toolbar stays off the drawing square, the preview's
+caption sits outside the picture, an empty Predict says to draw first). Screenshots go to artifacts/."""
 
 from __future__ import annotations
 
@@ -72,6 +73,117 @@ def test_the_answer_follows_every_stroke_without_predict(page, pad):
                            " return /4/.test(t) && t !== old; }", arg=[ANSWER, first], timeout=30_000)
     assert not page.evaluate("() => window.__predicted === true"), "Predict was pressed"
     page.screenshot(path=str(ARTIFACTS / "digits-live.png"), full_page=True)
+
+
+def test_the_answer_comes_before_the_editor_sends_its_picture(page, pad):
+    """The editor's own per-stroke requests (its picture, parked through component_server) are held back: the answer
+    still shows, from the strokes the page sent; once they go through, the editor's own event agrees with it."""
+    pad.clear()
+    page.wait_for_timeout(1000)
+    held = []
+    editor_calls = re.compile(r"/gradio_api/component_server")
+    page.route(editor_calls, lambda route: held.append(route))  # not continued: the editor's picture waits
+    try:
+        page.evaluate("() => { window.__upAt = null; document.addEventListener('pointerup', "
+                      "(e) => { window.__upAt = e.timeStamp; }, {capture: true, once: true}); }")
+        draw(pad, "7-plain")
+        page.wait_for_function(f"() => /7/.test(document.querySelector('{ANSWER}')?.innerText || '')", timeout=30_000)
+        shown = page.evaluate("() => performance.now() - window.__upAt")
+        print(f"\nanswer shown {shown:.0f} ms after the pointer went up; the editor had made {len(held)} requests")
+        assert not page.evaluate("() => window.__digitStrokes.why"), "the page stopped following the pointer"
+        for _ in range(100):  # the editor's own request does come, and is the one held back
+            if held:
+                break
+            page.wait_for_timeout(100)
+        assert held, "the editor made no request: nothing was held back"
+    finally:
+        for route in held:
+            route.continue_()
+        page.unroute(editor_calls)
+    # the editor's own event follows (its picture parked, then read by the change event) and agrees
+    before = page.locator("#digit-seen img").get_attribute("src")
+    page.wait_for_function("(s) => document.querySelector('#digit-seen img')?.getAttribute('src') !== s", arg=before,
+                           timeout=30_000)
+    assert re.match(r"7\b", answer(page))
+    pad.clear()
+
+
+def test_the_strokes_draw_as_the_editor_draws_them(page, pad):
+    """Drawings (one with another brush size from the editor's slider): the strokes the page sent, drawn in process,
+    against the composite the editor sent for the same drawing: the same pixels but for a few at the edges, and the
+    same answer, through the same framing and model."""
+    import numpy as np
+
+    from dlcore import strokes
+    from dlcore.predict import model_input, predict_image, verdict
+    from playground import store
+
+    tm = store.default_model("digits")
+    rng = np.random.default_rng(7)
+    for k, name in enumerate(["3-round", "4-open", "7-crossed", "0-oval"]):
+        pad.clear()
+        if k == 3:  # a thicker brush, set on the editor's own slider
+            page.locator("#sketchpad button[aria-label='Brush Size']").click()
+            page.locator("#sketchpad input[type='range']").fill("20")
+            page.mouse.click(5, 5)  # closes the slider
+            pad.ready()
+        before = len(pad.composites)
+        for s in mouse_path(TEMPLATES[name][1], Pose(160, 140, 140, float(rng.uniform(-8, 8)), 0.1, 1.0), rng):
+            pad.stroke(s)
+        sent = page.evaluate("() => window.__digitStrokes.props.value")
+        composite = settled(pad, before)
+        drawing = strokes.parse(sent, (280, 280))
+        assert len(drawing.strokes) == len(TEMPLATES[name][1])
+        assert {s.radius for s in drawing.strokes} == {20.0 if k == 3 else 11.0}
+        raster = strokes.rasterise(drawing)[:, :, 0]
+        ours, theirs = raster < 128, composite < 128
+        assert (ours ^ theirs).sum() < 0.02 * theirs.sum(), f"{name}: {(ours ^ theirs).sum()} of {theirs.sum()} differ"
+        assert strokes.relation(1 - composite / 255.0, drawing) == strokes.CURRENT
+        quick, editor = (verdict(predict_image(tm, model_input(tm, im))) for im in (raster, composite))
+        assert quick[1][0][0] == editor[1][0][0], (name, quick, editor)
+    page.locator("#sketchpad button[aria-label='Brush Size']").click()
+    page.locator("#sketchpad input[type='range']").fill("11")
+    page.mouse.click(5, 5)
+    pad.clear()
+
+
+def test_undo_hands_the_answer_to_the_editor_until_clear(page, pad):
+    """Undo is not followed by the page: it says so, and the editor's picture of what is left answers; Clear starts
+    following again."""
+    from dlcore.predict import model_input, predict_image
+    from playground import store
+    from playground.tabs.digits import answer_text
+
+    pad.clear()
+    draw(pad, "4-open")
+    wait_answer(page, r"\d")
+    full = settled(pad)
+    page.locator("#sketchpad button[aria-label='Undo']").click()
+    assert page.evaluate("() => window.__digitStrokes.why") == "undo"
+    left = settled(pad, len(pad.composites))
+    assert 0 < (left < 128).sum() < (full < 128).sum(), "Undo took nothing away"
+    tm = store.default_model("digits")
+    want = answer_text(predict_image(tm, model_input(tm, left))).removeprefix("## ").split("\n")[0]
+    page.wait_for_function("([sel, want]) => (document.querySelector(sel)?.innerText || '').trim().split('\\n')[0]"
+                           " === want", arg=[ANSWER, want], timeout=30_000)
+    pad.clear()
+    assert page.evaluate("() => window.__digitStrokes.on && !window.__digitStrokes.why")
+
+
+def settled(pad: BrowserPad, after: int = 0, quiet_ms: int = 2000):
+    """The last picture the editor sent (after the first `after`), once none has come for `quiet_ms`."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    n, quiet = len(pad.composites), 0
+    while quiet < quiet_ms or len(pad.composites) <= after:
+        pad.page.wait_for_timeout(250)
+        quiet = 0 if len(pad.composites) != n else quiet + 250
+        n = len(pad.composites)
+    im = Image.open(io.BytesIO(pad.composites[-1])).convert("RGBA")
+    return np.asarray(Image.alpha_composite(Image.new("RGBA", im.size, "white"), im).convert("L"))
 
 
 def test_predict_on_an_empty_canvas_says_draw_first(page, pad):

@@ -13,20 +13,23 @@ import gradio as gr
 import numpy as np
 import torch
 
-from dlcore import explain, plots
+from dlcore import explain, plots, strokes
 from dlcore.errors import InputError
 from dlcore.models import forward_chunked
-from dlcore.predict import BlankCanvas, model_input, predict_image, verdict
+from dlcore.predict import BlankCanvas, model_input, predict_image, sketch_to_ink, verdict
 from dlcore.presets import preset
 from dlcore.teach import MAX_DRAWINGS, teach
 
 from .. import fields, settings, store
-from ..assets import CLEAR_SKETCH_JS, SELECT_BRUSH_JS
+from ..assets import CLEAR_SKETCH_JS, SELECT_BRUSH_JS, digit_strokes_js
 from ..handlers import named, user_errors
 from ..images import Image, Sketchpad, editor_value, upload_path
 from ..training import PRIVATE, TrainingSpec, TrainingTab, Views, predict_event
 
 DRAW_FIRST = "Draw a digit: the answer follows every stroke."
+CANVAS = (280, 280)  # the Sketchpad's canvas_size: what its pictures and the page's strokes measure, in px
+BRUSH = 11  # the brush's radius at the start, in canvas px (the editor's size slider changes it)
+INK = "#000000"
 
 
 def misclassified(d, logits: torch.Tensor, limit: int = 24) -> list[tuple[np.ndarray, str]]:
@@ -129,14 +132,80 @@ def read_sketch(values: dict, state: dict | None = None, editor: gr.Sketchpad | 
         raise InputError("draw a digit first: the canvas is empty (or upload an image of a digit)") from None
 
 
+def _blank(state: dict | None) -> dict:
+    """The answer to an empty canvas: none (and no 28x28 kept for the views or Teach)."""
+    if state is not None:
+        state.pop("seen", None)
+    return {"label": None, "answer": "", "seen": None, "which": DRAW_FIRST}
+
+
 def live(values: dict, state: dict | None = None, editor: gr.Sketchpad | None = None) -> dict:
-    """Every stroke: like `read`, but a blank canvas (Clear) quietly empties the answer instead of an error."""
+    """Every stroke, the editor's own picture: like `read`, but a blank canvas (Clear) quietly empties the answer
+    instead of an error. It is the authority, except over a newer drawing the page's strokes already answered for
+    (`superseded`): then nothing changes, and the editor's picture of that newer drawing follows."""
+    value = _drawing(values["sketch"], editor)
+    if superseded(value, state):
+        return {}
     try:
-        return read(values, state, editor)
+        return read({"sketch": value}, state, editor)
     except BlankCanvas:
-        if state is not None:
-            state.pop("seen", None)
-        return {"label": None, "answer": "", "seen": None, "which": DRAW_FIRST}
+        return _blank(state)
+
+
+def quick(values: dict, state: dict | None = None) -> dict:
+    """Each stroke's end, from the page (assets.DIGIT_STROKES_JS): the strokes drawn so far, drawn as the editor
+    draws them (dlcore.strokes) and read like its picture, about half a second before the editor's picture arrives.
+
+    `"strokes": []` is the canvas cleared; `"strokes": null`, the page no longer follows the pointer (an eraser
+    stroke, an undo, a second finger): the editor's pictures answer alone until the next Clear, as they also do after
+    one of them showed the strokes no longer describe the canvas (`superseded`)."""
+    drawing = strokes.parse(values["strokes"], CANVAS)
+    st = state if state is not None else {}
+    if drawing is None:
+        st.pop("drawing", None)
+        return {}
+    if not drawing.strokes:
+        old = st.pop("drawing", None)
+        if old is not None and old.strokes:
+            st["cleared"] = old  # the editor's late pictures of it are not taken for a new drawing
+        st.pop("quick_off", None)
+        st["drawing"] = drawing
+        return _blank(state)
+    if st.get("quick_off"):
+        return {}
+    st["drawing"] = drawing
+    try:
+        return read({"sketch": strokes.rasterise(drawing)}, state)
+    except BlankCanvas:  # every stroke off the drawing square
+        return _blank(state)
+
+
+def superseded(value, state: dict | None) -> bool:
+    """Whether the editor's picture `value` shows the drawing as it was before the strokes the page sent last (or
+    before the last Clear): the editor answers late (it reads its canvas back and uploads it), and an answer to an
+    older drawing must not replace the newer one's. A picture that matches neither tells the strokes no longer
+    describe the canvas: the page's strokes are then ignored until the next Clear, and the picture answers."""
+    drawing = (state or {}).get("drawing")
+    if drawing is None:
+        return False
+    try:
+        ink = sketch_to_ink(value, settings.LIMITS)
+    except BlankCanvas:
+        ink = np.zeros((drawing.size[1], drawing.size[0]), dtype=np.float32)
+    except InputError:
+        return False  # `read` says what is wrong with it
+    rel = strokes.relation(ink, drawing)
+    if rel == strokes.OLDER:
+        return True
+    if rel == strokes.CURRENT:
+        return False
+    cleared = state.get("cleared")
+    if cleared is not None and strokes.relation(ink, cleared) in (strokes.CURRENT, strokes.OLDER):
+        return True
+    if rel == strokes.DIFFERENT:
+        state["quick_off"] = True
+        state.pop("drawing", None)
+    return False
 
 
 def label_only(values: dict, state: dict | None = None, editor: gr.Sketchpad | None = None) -> dict:
@@ -277,9 +346,12 @@ def build(demo: gr.Blocks) -> TrainingTab:
 
 def _draw_panel() -> dict:
     gr.Markdown("### Draw a digit\nBlack ink on white; the answer follows every stroke.")
-    sketch = Sketchpad(label="Sketchpad", elem_id="sketchpad", canvas_size=(280, 280), type="numpy", image_mode="RGBA",
-                       layers=False, transforms=(), brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=11),
+    sketch = Sketchpad(label="Sketchpad", elem_id="sketchpad", canvas_size=CANVAS, type="numpy", image_mode="RGBA",
+                       layers=False, transforms=(), brush=gr.Brush(colors=[INK], color_mode="fixed", default_size=BRUSH),
                        height=380)
+    limits = {"max_strokes": strokes.MAX_STROKES, "max_points": strokes.MAX_POINTS, "max_work": strokes.MAX_WORK}
+    follow = gr.HTML(None, html_template="", js_on_load=digit_strokes_js(CANVAS, BRUSH, INK, limits),
+                     elem_id="digit-strokes", visible="hidden", apply_default_css=False)
     with gr.Row():
         predict = gr.Button("Predict", variant="primary", elem_id="digit-predict")
         clear = gr.Button("Clear", elem_id="digit-clear")
@@ -294,8 +366,8 @@ def _draw_panel() -> dict:
     which = gr.Markdown(DRAW_FIRST, elem_id="digit-which")
     picture = Image(label="…or upload an image of a digit", type="filepath", sources=["upload"], height=140,
                     elem_id="digit-picture")
-    return {"sketch": sketch, "predict": predict, "clear": clear, "answer": answer, "label": label, "seen": seen,
-            "which": which, "picture": picture}
+    return {"sketch": sketch, "strokes": follow, "predict": predict, "clear": clear, "answer": answer, "label": label,
+            "seen": seen, "which": which, "picture": picture}
 
 
 def _seeing_panel() -> dict:
@@ -337,6 +409,10 @@ def _wire_reading(demo: gr.Blocks, tab: TrainingTab, ui: dict) -> None:
     ev = sketch.change(named(with_editor(live, editor=sketch), ["sketch"], outputs=outs, doc=live.__doc__),
                        [sketch, state], [ui[n] for n in outs], trigger_mode="always_last", show_progress="hidden",
                        **PRIVATE, **raw)
+    # the page's strokes at each stroke's end: the answer without waiting for the editor's picture (a newer stroke
+    # replaces one still waiting, so a fast drawer queues nothing)
+    ui["strokes"].change(named(quick, ["strokes"], outputs=outs), [ui["strokes"], state], [ui[n] for n in outs],
+                         trigger_mode="always_last", show_progress="hidden", **PRIVATE, **predict_event())
     first = ["label", "which"]  # /predict_digit's outputs: a contract for API clients (README)
     predicted = ui["predict"].click(named(with_editor(label_only, editor=sketch), ["sketch"], outputs=first,
                                           doc=label_only.__doc__), [sketch, state], [ui[n] for n in first],
