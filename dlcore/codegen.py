@@ -208,6 +208,11 @@ def _model_code(cfg: RunConfig, n_in: int, n_out: int) -> str:
                 f"    nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), {act}, nn.MaxPool2d(2),  # (B, 32, 7, 7)\n"
                 f"    nn.Conv2d(32, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), {act},  # (B, 64, 7, 7)\n"
                 f"    nn.Flatten(), nn.Dropout(0.2), nn.Linear(64 * 7 * 7, {n_out}))")
+    if cfg.model == "cnn_patch":
+        return (f"nn.Sequential(\n"
+                f"    nn.Conv2d(1, 32, 4, stride=4, bias=False), nn.BatchNorm2d(32), {act},  # 4x4 patches: (B, 32, 7, 7)\n"
+                f"    nn.Conv2d(32, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), {act},  # (B, 64, 7, 7)\n"
+                f"    nn.Flatten(), nn.Linear(64 * 7 * 7, {n_out}))")
     hidden = {"linear": (), "mlp": cfg.hidden, "ffn": FFN_HIDDEN}[cfg.model]
     dropout = 0.2 if cfg.model == "ffn" else cfg.dropout
     sizes = [n_in, *hidden, n_out]

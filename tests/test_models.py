@@ -140,3 +140,41 @@ def test_parameter_cap_is_enforced_before_allocating():
     with pytest.raises(ConfigError, match=r"16,805,891 parameters, over the limit of 1,000,000.*DLCORE_MAX_PARAMS"):
         build_model(RunConfig(hidden=(4096, 4096)), (2,), 3, Limits(max_params=1_000_000))
     assert count_params(build_model(RunConfig(hidden=(100,)), (2,), 3, Limits(max_params=603))) == 603
+
+
+def test_cnn_patch_embeds_4x4_patches_and_works_on_7x7_maps():
+    model = build_model(RunConfig(dataset="fashion", model="cnn_patch"), IMAGE, 10)
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size, c.stride) for c in convs] == [(1, 32, (4, 4), (4, 4)),
+                                                                                          (32, 64, (3, 3), (1, 1))]
+    assert [m.num_features for m in model.modules() if isinstance(m, nn.BatchNorm2d)] == [32, 64]
+    assert model[:-2](torch.zeros(2, *IMAGE)).shape == (2, 64, 7, 7)  # every layer after the first sees 7x7
+    assert count_params(model) == 50_506
+
+
+def test_cnn_patch_is_offered_for_images_only():
+    assert "cnn_patch" in IMAGE_MODELS and "cnn_patch" in ARCHITECTURES
+    with pytest.raises(ConfigError, match="model 'cnn_patch' is for 28x28 images; use 'linear' or 'mlp' for spiral"):
+        Trainer(RunConfig(dataset="spiral", model="cnn_patch", points=50))
+    with pytest.raises(ConfigError, match=r"model 'cnn_patch' needs image input, got input shape \(13,\)"):
+        build_model(RunConfig(dataset="mnist", model="cnn_patch"), (13,), 1)
+    with pytest.raises(ConfigError, match="model 'cnn_patch' needs images of at least 4x4 pixels, got 3x8"):
+        build_model(RunConfig(dataset="mnist", model="cnn_patch"), (1, 3, 8), 10)
+
+
+def test_the_pytorch_script_builds_cnn_patch_as_dlcore_does():
+    """The "Copy as PyTorch code" script's nn.Sequential is dlcore's model: same names and shapes, and with dlcore's
+    weights the same outputs."""
+    from dlcore.codegen import to_pytorch_code
+
+    cfg = RunConfig(dataset="fashion", model="cnn_patch", batch_size=64, epochs=1).validate()
+    code = to_pytorch_code(cfg)
+    start = code.index("model = nn.Sequential(") + len("model = ")
+    expr = code[start:code.index("\n", code.index("nn.Linear(", start))].rstrip().rstrip(",")
+    theirs = eval(expr, {"nn": nn})  # noqa: S307  our own generated expression
+    torch.manual_seed(0)
+    ours = build_model(cfg, IMAGE, 10)
+    theirs.load_state_dict(ours.state_dict())  # strict: every name and shape must match
+    x = torch.randn(5, *IMAGE)
+    with torch.no_grad():
+        assert torch.allclose(theirs.eval()(x), ours.eval()(x))
