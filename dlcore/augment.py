@@ -8,8 +8,11 @@ aspect, place), a smooth elastic wobble, and strokes made thicker or thinner. Ve
 `scripts/make_hand_train.py`). A replaced image keeps the label of the digit it replaced, and that label is unrelated
 to the scribble, so over the epochs a scribble is paired with every digit about equally often: the loss is least when
 the model spreads its probability evenly over the ten digits, and the app then says "not sure" (outlier exposure,
-Hendrycks et al. 2019, with random labels standing in for the uniform target). The price: the training accuracy
-shown while training counts those images as misses (about SCRIBBLE_SHARE x 0.9 below the true figure).
+Hendrycks et al. 2019, with random labels standing in for the uniform target).
+
+An augmentation returns the batch and which of its rows are still real samples of their labels (a bool (B,) tensor,
+or None when all are; on the CPU): the trainer learns from every row but counts only the real ones in the training loss and
+accuracy it reports, so a scribble's arbitrary label is not counted as a miss.
 With the "digits" augmentation the data loader also adds the shipped drawn digits to MNIST's training split
 (`dlcore.data.hand_digits`).
 """
@@ -42,30 +45,31 @@ def scribble_bank() -> torch.Tensor:
     return torch.from_numpy(hand_scribbles()).float().div_(255).unsqueeze(1)
 
 
-def with_scribbles(ink: torch.Tensor, gen: torch.Generator, share: float) -> torch.Tensor:
-    """Ink (B, 1, 28, 28) with about `share` of its images replaced by scribbles (mirrored at random)."""
+def with_scribbles(ink: torch.Tensor, gen: torch.Generator, share: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Ink (B, 1, 28, 28) with about `share` of its images replaced by scribbles (mirrored at random), and which rows
+    were replaced (bool (B,), on the CPU)."""
     b = ink.shape[0]
     pick = torch.rand(b, generator=gen) < share
     bank = scribble_bank()
     idx = torch.randint(len(bank), (b,), generator=gen)
     flip_x, flip_y = (torch.rand(b, generator=gen) < 0.5 for _ in range(2))
     if not pick.any() or ink.shape[-2:] != bank.shape[-2:]:
-        return ink
+        return ink, torch.zeros(b, dtype=torch.bool)
     s = bank[idx[pick]]
     s = torch.where(flip_x[pick].view(-1, 1, 1, 1), s.flip(-1), s)
     s = torch.where(flip_y[pick].view(-1, 1, 1, 1), s.flip(-2), s)
     out = ink.clone()
     out[pick.to(ink.device)] = s.to(ink.device, ink.dtype)
-    return out
+    return out, pick
 
 
-def digits(x: torch.Tensor, norm: dict, gen: torch.Generator) -> torch.Tensor:
-    """Normalised images (B, 1, H, W) -> randomly tilted, slanted, scaled, shifted, wobbled, thickened/thinned copies,
-    about SCRIBBLE_SHARE of them scribbles in place of the digit."""
+def digits(x: torch.Tensor, norm: dict, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Normalised images (B, 1, H, W) -> (randomly tilted, slanted, scaled, shifted, wobbled, thickened/thinned
+    copies, about SCRIBBLE_SHARE of them scribbles in place of the digit; which rows are still digits, on the CPU)."""
     b, _, h, w = x.shape
     dev = x.device
     ink, mean, std = _ink(x, norm)
-    ink = with_scribbles(ink, gen, SCRIBBLE_SHARE)
+    ink, scribbled = with_scribbles(ink, gen, SCRIBBLE_SHARE)
 
     def u(lo: float, hi: float, n: int = b) -> torch.Tensor:
         return (torch.rand(n, generator=gen) * (hi - lo) + lo).to(dev)
@@ -92,16 +96,19 @@ def digits(x: torch.Tensor, norm: dict, gen: torch.Generator) -> torch.Tensor:
     thick = F.max_pool2d(out, 3, stride=1, padding=1)
     thin = 0.5 * (out - F.max_pool2d(-out, 3, stride=1, padding=1))  # half way to a 3x3 erosion
     out = torch.where(pick < 0.15, thick, torch.where(pick < 0.3, thin, out))
-    return (out.clamp(0, 1) - mean) / std
+    return (out.clamp(0, 1) - mean) / std, ~scribbled
 
 
-AUGMENTATIONS: dict[str, Callable[[torch.Tensor, dict, torch.Generator], torch.Tensor] | None] = {
+# (normalised batch, the data's norm, a generator) -> (augmented batch, which rows are real samples or None for all)
+Augment = Callable[[torch.Tensor, dict, torch.Generator], tuple[torch.Tensor, torch.Tensor | None]]
+
+AUGMENTATIONS: dict[str, Augment | None] = {
     "none": None,
     "digits": digits,  # for MNIST-like digits: tilt, slant, size, place, wobble, stroke width; scribbles; drawn digits
 }
 
 
-def build_augment(name: str) -> Callable[[torch.Tensor, dict, torch.Generator], torch.Tensor] | None:
+def build_augment(name: str) -> Augment | None:
     """The augmentation registered under `name` (None for "none")."""
     if name not in AUGMENTATIONS:
         raise ConfigError(f"augment {name!r} is unknown; choose from {sorted(AUGMENTATIONS)}")

@@ -196,7 +196,6 @@ class Trainer:
             report_every = steps_per_epoch if steps_per_epoch <= 100 else max(20, steps_per_epoch // 5)
         perm_gen = torch.Generator().manual_seed(cfg.seed)
         aug_gen = torch.Generator().manual_seed(cfg.seed + 1)  # its own stream: the batch order is as without it
-        classification = cfg.task == "classification"
         penalised = bool(cfg.l1 or cfg.l2)
         self._status, self._message = "finished", " ".join(f"{note}." for note in self.notes)
         self._snapshot = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -224,26 +223,24 @@ class Trainer:
                 else:
                     idx = perm[i:i + bs]
                     xb, yb = x[idx], y[idx]
+                real = None  # which rows are real samples of their labels (None: all)
                 if self.augment is not None:
-                    xb = self.augment(xb, self.data.norm, aug_gen)
+                    xb, real = self.augment(xb, self.data.norm, aug_gen)
                 outputs = []
 
                 def closure():
                     opt.zero_grad(set_to_none=True)
                     out = model(xb)
-                    loss = self.loss_fn(out, yb)
-                    if penalised:
-                        loss = loss + penalty(model, cfg.l1, cfg.l2)
+                    data_loss = self.loss_fn(out, yb)
+                    pen = penalty(model, cfg.l1, cfg.l2) if penalised else 0.0
+                    loss = data_loss + pen
                     loss.backward()
-                    outputs.append((out.detach(), loss.detach()))
+                    outputs.append((out.detach(), loss.detach(), pen.detach() if torch.is_tensor(pen) else pen))
                     return loss
 
                 opt.step(closure)
-                out, loss = outputs[0]  # the pre-step evaluation (L-BFGS calls the closure several times)
-                self._loss_sum += loss * len(yb)
-                if classification:
-                    self._correct += (out.argmax(1) == yb).sum()
-                self._seen += len(yb)
+                out, loss, pen = outputs[0]  # the pre-step evaluation (L-BFGS calls the closure several times)
+                self._count(out, yb, loss, pen, real)
                 self._step += 1
                 if self.device.type == "cuda" and self._step % report_every == 0:
                     torch.cuda.synchronize()  # so the measured time is the GPU's, not the launch queue's
@@ -267,6 +264,27 @@ class Trainer:
         final = self._final_record()
         self.history.append(final)
         yield final
+
+    def _count(self, out: torch.Tensor, yb: torch.Tensor, loss: torch.Tensor, pen, real: torch.Tensor | None) -> None:
+        """Add a step's loss and hits to the running sums of the training figures.
+
+        The model learns from every row, but an augmentation may put rows in the batch that are no sample of their
+        label (the "digits" augmentation's scribbles, whose labels are arbitrary on purpose): those are left out of
+        the reported training loss and accuracy alike, so both measure the real samples and compare with the test
+        figures (counted, a scribble is almost always a miss at a loss near log 10, which would make the curves and
+        the run's diagnosis read a gap that is not there). `real` is a CPU mask: choosing rows does not wait for a
+        GPU."""
+        if real is not None and not bool(real.all()):
+            keep = real.nonzero().flatten()
+            if len(keep) == 0:
+                return
+            keep = keep.to(out.device)
+            out, yb = out.index_select(0, keep), yb.index_select(0, keep)
+            loss = self.loss_fn(out, yb) + pen
+        self._loss_sum += loss * len(yb)
+        if self.cfg.task == "classification":
+            self._correct += (out.argmax(1) == yb).sum()
+        self._seen += len(yb)
 
     def _interrupted(self, epoch: int, should_stop: Callable[[], bool] | None) -> bool:
         if should_stop is not None and should_stop():

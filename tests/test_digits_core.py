@@ -88,9 +88,9 @@ def test_digits_augmentation_varies_every_batch_and_keeps_the_ink(monkeypatch):
     _, _, xte, _ = embedded_mnist()
     x = ((xte[:64].float() / 255 - MNIST_MEAN) / MNIST_STD).unsqueeze(1)
     aug = build_augment("digits")
-    a1 = aug(x, NORM, torch.Generator().manual_seed(0))
-    a2 = aug(x, NORM, torch.Generator().manual_seed(1))
-    again = aug(x, NORM, torch.Generator().manual_seed(0))
+    (a1, real), (a2, _) = aug(x, NORM, torch.Generator().manual_seed(0)), aug(x, NORM, torch.Generator().manual_seed(1))
+    again, _ = aug(x, NORM, torch.Generator().manual_seed(0))
+    assert real.shape == (64,) and real.all(), "no scribbles: every row is still its digit"
     assert a1.shape == x.shape and torch.equal(a1, again), "seeded: the same draw gives the same batch"
     assert (a1 - a2).abs().mean() > 0.05 and (a1 - x).abs().mean() > 0.05
     ink = lambda t: (t * MNIST_STD + MNIST_MEAN).clamp(0, 1).sum((1, 2, 3))  # noqa: E731
@@ -106,16 +106,18 @@ def test_a_share_of_each_batch_becomes_scribbles_whatever_its_labels():
     assert 0 < SCRIBBLE_SHARE <= 0.2
     _, _, xte, yte = embedded_mnist()
     ink = (xte.float() / 255).unsqueeze(1)
-    out = with_scribbles(ink, torch.Generator().manual_seed(0), 0.3)
+    out, picked = with_scribbles(ink, torch.Generator().manual_seed(0), 0.3)
     changed = (out != ink).flatten(1).any(1)
     assert 240 < changed.sum() < 360, "about 30 % of 1,000"
+    assert torch.equal(picked, changed), "it says which rows it replaced"
     bank = scribble_bank()
     variants = torch.cat([bank, bank.flip(-1), bank.flip(-2), bank.flip(-1).flip(-2)]).flatten(1)
     for img in out[changed][:20].flatten(1):
         assert (variants == img).all(1).any(), "a replaced image is one of the shipped scribbles"
     per_digit = torch.bincount(yte[changed], minlength=10).float() / torch.bincount(yte, minlength=10)
     assert per_digit.min() > 0.15 and per_digit.max() < 0.45, "every digit's images are replaced alike"
-    assert torch.equal(with_scribbles(ink, torch.Generator().manual_seed(0), 0.0), ink)
+    same, none = with_scribbles(ink, torch.Generator().manual_seed(0), 0.0)
+    assert torch.equal(same, ink) and not none.any()
 
 
 def test_the_digits_augmentation_adds_the_shipped_drawn_digits():

@@ -227,3 +227,31 @@ def test_early_stopping_off_by_default_and_validated(small_spiral):
         small_spiral.replace(patience=-1).validate()
     with pytest.raises(ConfigError, match="validation fraction 0.9 is out of range"):
         small_spiral.replace(patience=5, val_fraction=0.9).validate()
+
+
+def test_training_figures_count_only_the_rows_an_augmentation_says_are_real():
+    """The "digits" augmentation puts scribbles with arbitrary labels in each batch: the model learns from them, but
+    the reported training loss and accuracy are those of the real digits alone."""
+    data = load_data(RunConfig(dataset="mnist", mnist_source="embedded"))
+    data.x_train, data.y_train = data.x_train[:300], data.y_train[:300]
+    cfg = RunConfig(dataset="mnist", mnist_source="embedded", model="linear", epochs=4, batch_size=0, lr=1e-2,
+                    device="cpu")
+    trainer = Trainer(cfg, data)
+    real = torch.arange(300) % 3 != 0  # a third of every batch is noise that keeps its row's label
+
+    def noisy(xb, norm, gen):
+        return torch.where(real.view(-1, 1, 1, 1), xb, torch.randn(xb.shape, generator=gen) * 3), real
+
+    seen = []  # the training forward passes' outputs (full batch: the rows are the data's, in order)
+    trainer.model.register_forward_hook(lambda m, i, out: seen.append(out.detach()) if m.training else None)
+    trainer.augment = noisy
+    records = [r for r in trainer.run() if not r.done]
+    y = data.y_train
+    assert len(records) == len(seen) == 4
+    for rec, out in zip(records, seen):
+        assert out.shape[0] == 300, "the model learns from every row, the noise included"
+        hits = (out.argmax(1) == y)
+        assert rec.metrics["train_accuracy"] == pytest.approx(hits[real].float().mean().item())
+        assert rec.train_loss == pytest.approx(torch.nn.functional.cross_entropy(out[real], y[real]).item(), rel=1e-5)
+    counted_all = (seen[-1].argmax(1) == y).float().mean().item()
+    assert records[-1].metrics["train_accuracy"] > counted_all + 0.05, "the noise rows would have read as misses"
