@@ -242,9 +242,15 @@ def hand_scribbles() -> np.ndarray:
     return _hand_file()["scribbles"]
 
 
+def adds_drawn_digits(cfg: RunConfig) -> bool:
+    """Whether the run's training split has the shipped drawn digits added (the "digits" augmentation on MNIST): the
+    split depends on it, so whatever caches or compares splits keys on it too (`dlcore.session.data_key`)."""
+    return cfg.dataset == "mnist" and cfg.augment == "digits"
+
+
 def _with_hand(xtr: torch.Tensor, ytr: torch.Tensor, cfg: RunConfig) -> tuple[torch.Tensor, torch.Tensor, str]:
     """The "digits" augmentation trains on MNIST's digits and the shipped drawn ones (`hand_digits`)."""
-    if cfg.augment != "digits":
+    if not adds_drawn_digits(cfg):
         return xtr, ytr, ""
     hx, hy = hand_digits()
     return torch.cat([xtr, hx]), torch.cat([ytr.long(), hy]), f" + {len(hx):,} drawn digits"

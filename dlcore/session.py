@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from .config import RunConfig
-from .data import Data, load_data
+from .data import Data, adds_drawn_digits, load_data
 from .diagnose import Diagnosis, diagnose, majority_share
 from .errors import ConfigError
 from .limits import Limits
@@ -87,8 +87,8 @@ DATA_CACHE_SIZE = 6  # datasets kept per process; a spiral is ~100 kB, full MNIS
 
 def data_key(cfg: RunConfig) -> tuple:
     """What decides a run's data: two configs with the same key train and test on the same points."""
-    if cfg.dataset in ("mnist", "fashion"):
-        return (cfg.dataset, cfg.mnist_source)  # images do not depend on the spiral/boston fields
+    if cfg.dataset in ("mnist", "fashion"):  # images do not depend on the spiral/boston fields; MNIST's training
+        return (cfg.dataset, cfg.mnist_source, adds_drawn_digits(cfg))  # split has the drawn digits with "digits"
     key = (cfg.dataset, cfg.classes, cfg.points, cfg.noise, cfg.train_fraction, cfg.seed, cfg.drop_b, cfg.mnist_source,
            cfg.features, cfg.added_points)
     if cfg.dataset == "csv":  # a table: which file, which columns, how prepared, which fold

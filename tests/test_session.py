@@ -224,3 +224,20 @@ def test_a_splits_baselines_are_fitted_once(monkeypatch):
     assert session.split_baselines(cfg, session.cached_data(cfg)) is first and len(fits) == 1
     other = cfg.replace(seed=1)  # another split: its own fit
     assert session.split_baselines(other, session.cached_data(other)) == {"fit": 2}
+
+
+def test_cached_mnist_data_is_keyed_by_whether_the_drawn_digits_are_added(monkeypatch):
+    """The "digits" augmentation adds the shipped drawn digits to MNIST's training split: a run without it after one
+    with it (in one server process) must not get that split from the cache, nor the reverse."""
+    from dlcore import session
+    from dlcore.data import hand_digits
+
+    monkeypatch.setattr(session, "_DATA_CACHE", type(session._DATA_CACHE)())
+    plain = RunConfig(dataset="mnist", mnist_source="embedded")
+    drawn = plain.replace(augment="digits")
+    with_drawn = cached_data(drawn)
+    without = cached_data(plain)
+    assert len(with_drawn.x_train) == len(without.x_train) + len(hand_digits()[0])
+    assert len(cached_data(drawn).x_train) == len(with_drawn.x_train), "and back again"
+    assert session.data_key(plain) != session.data_key(drawn)
+    assert session.data_key(plain.replace(lr=0.5)) == session.data_key(plain), "training settings share the data"
