@@ -2,9 +2,8 @@
 
 Each trial runs the dlcore `Trainer` and reports its per-epoch records (losses and the task's metrics) to Tune, a few
 times a second, with every epoch since the last report; ASHA's rung epochs are always reported exactly. Local by
-default: an in-process Ray on this machine's cores, bound to 127.0.0.1, with no dashboard and no usage statistics,
-whose workers import what a trial needs while they wait in Ray's pool (`warm_worker`); a cluster with `address` (or
-RAY_ADDRESS). Ray is imported only when a sweep starts.
+default: an in-process Ray on this machine's cores, bound to 127.0.0.1, with no dashboard and no usage statistics;
+a cluster with `address` (or RAY_ADDRESS). Ray is imported only when a sweep starts.
 
 A sweep lives in a folder (`storage/name`): Tune's experiment state, `sweep.json` (the spec), one `trials/<id>.jsonl`
 per trial (appended by the trial at each report as it trains, so nothing finished is lost when the driver dies), and
@@ -41,11 +40,6 @@ OBJECT_STORE_MB = env_number("DLCORE_RAY_OBJECT_STORE_MB", 200)  # trials pass n
 RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AIR_NEW_OUTPUT": "0", "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1",
            "TUNE_GLOBAL_CHECKPOINT_S": "1", "RAY_DISABLE_DOCKER_CPU_WARNING": "1"}
 STATUS_FINISHED, STATUS_EARLY, STATUS_STOPPED, STATUS_ERROR = "finished", "stopped early", "stopped", "error"
-# Ray's worker_process_setup_hook, given to the local Ray's processes through the variable Ray itself carries it in
-# (the runtime_env field sets the same variable, but only for workers started after the job, not the ones Ray starts
-# with the node): every worker runs `warm_worker` when it starts, while it waits in Ray's pool
-SETUP_HOOK_VAR = "__RAY_WORKER_PROCESS_SETUP_HOOK_ENV_VAR"
-WARM_HOOK = "dlcore.sweep.warm_worker"
 
 log = logging.getLogger(__name__)
 _LOCK = threading.Lock()  # Ray start-up and trainable registration (Tune's registry is not thread-safe)
@@ -78,59 +72,13 @@ def connect(address: str | None = None, cpus: int | None = None) -> str:
         if ray.is_initialized():
             return address or os.environ.get("RAY_ADDRESS") or "connected"
         address = address or os.environ.get("RAY_ADDRESS") or ""
-        # while ray.init mostly waits for Ray's processes to come up: the driver's own first-use imports for a sweep
-        threading.Thread(target=_warm_driver, name="sweep-warm-driver", daemon=True).start()
         common = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
         if address:
             _init_from_lasting_thread(address=address, **common)
             return address
-        hook = os.environ.get(SETUP_HOOK_VAR)
-        os.environ[SETUP_HOOK_VAR] = hook or WARM_HOOK  # inherited by Ray's processes as they start
-        try:
-            _init_from_lasting_thread(address="local", num_cpus=cpus or os.cpu_count() or 1,
-                                      _node_ip_address="127.0.0.1", object_store_memory=int(OBJECT_STORE_MB * 2**20),
-                                      **common)
-        finally:
-            if hook is None:
-                os.environ.pop(SETUP_HOOK_VAR, None)
+        _init_from_lasting_thread(address="local", num_cpus=cpus or os.cpu_count() or 1, _node_ip_address="127.0.0.1",
+                                  object_store_memory=int(OBJECT_STORE_MB * 2**20), **common)
         return "local"
-
-
-def _warm_driver() -> None:
-    """The driver's first-use costs of a sweep: Tune's modules, and torch's lazy import of torch._dynamo on the first
-    optimizer (the spec check builds every trial's optimizer). Run beside ray.init, which mostly waits."""
-    try:
-        import torch
-        from ray import tune  # noqa: F401
-        from ray.tune.schedulers import ASHAScheduler  # noqa: F401
-        from ray.tune.search.basic_variant import BasicVariantGenerator  # noqa: F401
-
-        torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
-    except Exception as e:  # noqa: BLE001 - only a head start: the sweep imports the same and reports what fails
-        log.debug("warming the sweep's driver failed: %s", e)
-
-
-def warm_worker() -> None:
-    """Ray's setup hook for the local Ray's workers: pay a trial's first-use costs when the worker process starts,
-    not in its first trial. Ray starts a worker per CPU with the node, and trials land on them when the sweep starts
-    soon after (the CLI's case); in a fresh process torch's import, its lazy import of torch._dynamo on the first
-    optimizer and Tune's trainable classes take seconds of CPU before the first epoch. One epoch of the spiral
-    preset goes through them all. A failure here would end the worker, so it is logged and left to the trial, which
-    does the same and reports what fails."""
-    try:
-        import torch
-        from ray.tune.trainable import function_trainable  # noqa: F401
-
-        from .presets import preset
-        from .session import cached_data
-        from .train import Trainer
-
-        torch.set_num_threads(1)  # a trial sets its own
-        cfg = preset("spiral", epochs=1, device="cpu")
-        for _ in Trainer(cfg, cached_data(cfg)).run():
-            pass
-    except Exception as e:  # noqa: BLE001 - the worker must live; the trial reports the error
-        log.warning("warming a Ray worker for sweeps failed: %s", e)
 
 
 def _init_from_lasting_thread(**kwargs) -> None:
