@@ -1,10 +1,12 @@
 """Sweeps on Ray Tune against the trainer run one setting after another, side by side in one run.
 
-    python bench/bench_sweep.py [--rounds 2] [--epochs 500] [--skip-asha]
+    python bench/bench_sweep.py [--rounds 2] [--epochs 500] [--skip-asha] [--one-thread]
 
 1. Speed: a 12-setting spiral grid (lr 1e-3,1e-2 x activation relu,tanh,sigmoid x hidden 100;100,25; full batch, the
    preset's 3,000 points, 500 epochs), the same seeds both ways. Sequential: dlcore's Trainer in this process, one
-   setting after another, with torch's default threads and with one thread (the faster of the two is the baseline).
+   setting after another, with torch's default threads and with one thread (the faster of the two is the baseline;
+   `--one-thread` times only the one-thread run: on a machine busy with other work, torch's two threads spin against
+   them and take ten times as long).
    Sweep: `dlcore.sweep` on a local Ray with this machine's cores, one CPU per trial; "cold" includes starting Ray
    (the first sweep of a process: the CLI's case), "warm" is a later sweep of the same process (the app's, or a
    cluster's). Rounds interleave the two; medians. Every trial's final metrics must equal the one-thread trainer's.
@@ -111,7 +113,7 @@ def key(row: dict) -> tuple:
     return tuple(sorted((k, str(tuple(v) if isinstance(v, list) else v)) for k, v in row["settings"].items()))
 
 
-def speed(epochs: int, rounds: int, storage: str) -> dict:
+def speed(epochs: int, rounds: int, storage: str, both_threads: bool = True) -> dict:
     spec = SweepSpec(preset("spiral", epochs=epochs, device="cpu"), tuple(parse_axis(a) for a in GRID_12))
     print(f"-- 1. speed: {spec.count} settings ({spec.describe()}), full batch, {epochs} epochs", flush=True)
     Trainer(spec.base, cached_data(spec.base))  # both sides start with the data in memory and torch._dynamo imported
@@ -124,9 +126,9 @@ def speed(epochs: int, rounds: int, storage: str) -> dict:
     print(f"   sweep, cold (Ray started: {start:.1f} s): {cold:.1f} s", flush=True)
     seq_default, seq_one, warm, diffs = [], [], [], []
     for r in range(rounds):
-        t, _ = sequential(spec, torch.get_num_threads())
-        seq_default.append(t)
         t1, finals = sequential(spec, 1)
+        t, _ = sequential(spec, torch.get_num_threads()) if both_threads else (t1, None)
+        seq_default.append(t)
         seq_one.append(t1)
         tw, result = swept(spec, storage, f"speed-warm-{r}")
         warm.append(tw)
@@ -134,10 +136,11 @@ def speed(epochs: int, rounds: int, storage: str) -> dict:
             final = finals[key(row)]
             diffs += [abs(row["test_loss"] - final.test_loss),
                       abs(row["test_accuracy"] - final.metrics["test_accuracy"])]
-        print(f"   round {r + 1}: sequential {t:.1f} s (torch's {torch.get_num_threads()} threads), {t1:.1f} s "
-              f"(1 thread); sweep, warm: {tw:.1f} s", flush=True)
+        threads = f"{t:.1f} s (torch's {torch.get_num_threads()} threads), " if both_threads else ""
+        print(f"   round {r + 1}: sequential {threads}{t1:.1f} s (1 thread); sweep, warm: {tw:.1f} s", flush=True)
     base = min(statistics.median(seq_default), statistics.median(seq_one))
-    out = {"settings": spec.count, "epochs": epochs, "sequential_default_threads_s": statistics.median(seq_default),
+    out = {"settings": spec.count, "epochs": epochs,
+           "sequential_default_threads_s": statistics.median(seq_default) if both_threads else None,
            "sequential_one_thread_s": statistics.median(seq_one), "sweep_cold_s": cold, "ray_start_s": start,
            "sweep_warm_s": statistics.median(warm), "ratio_warm": statistics.median(warm) / base,
            "ratio_cold": cold / base, "max_metric_difference": max(diffs), "trials_finished": len(first.trials)}
@@ -171,6 +174,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=500)
     ap.add_argument("--skip-asha", action="store_true")
+    ap.add_argument("--one-thread", action="store_true", help="time the sequential side with one thread only")
     a = ap.parse_args()
     os.environ.setdefault("DLCORE_OFFLINE", "1")
     os.environ.setdefault("DLCORE_TRAIN_NICE", "0")  # before Ray starts: its trial processes inherit it (see above)
@@ -179,7 +183,7 @@ def main() -> None:
     info["load_average"] = os.getloadavg()
     print(f"   trials at nice +{info['trial_nice']}; load average {info['load_average']}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as storage:
-        result = {"benchmark": "sweep", "speed": speed(a.epochs, a.rounds, storage), "machine": info}
+        result = {"benchmark": "sweep", "speed": speed(a.epochs, a.rounds, storage, not a.one_thread), "machine": info}
         if not a.skip_asha:
             result["asha"] = asha(a.epochs, storage)
         sweep.shutdown()
