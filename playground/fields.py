@@ -107,7 +107,8 @@ DIGIT_DATASETS = {"MNIST": {"dataset": "mnist", "mnist_source": "auto"},
 if FASHION_DIR.is_dir() or not OFFLINE:  # Fashion-MNIST where it can be had: Debian's package, or a download
     DIGIT_DATASETS["Fashion-MNIST"] = {"dataset": "fashion", "mnist_source": "auto"}
 DIGIT_MODELS = {"logistic regression": {"model": "linear"}, "feed-forward net (seed 001)": {"model": "ffn"},
-                "CNN": {"model": "cnn_bn"}, "LeNet-style CNN (the tab's CNN before 2026-11)": {"model": "cnn"}}
+                "CNN": {"model": "cnn_bn"}, "LeNet-style CNN (the tab's CNN before 2026-11)": {"model": "cnn"},
+                "patch CNN (fast; Fashion-MNIST's default)": {"model": "cnn_patch"}}
 
 FIELDS: dict[str, Field] = {f.name: f for f in (
     # data
@@ -120,7 +121,8 @@ FIELDS: dict[str, Field] = {f.name: f for f in (
     # model
     Field("model", "Architecture", "radio", "model", choices=("linear", "mlp"), params=True),
     Field("activation", "Activation", "choice", "model", choices=tuple(sorted(ACTIVATIONS)), params=True,
-          applies={"model": ("mlp", "ffn", "cnn", "cnn_bn")}),  # a linear model has no layer between input and output
+          # a linear model has no layer between input and output
+          applies={"model": ("mlp", "ffn", "cnn", "cnn_bn", "cnn_patch")}),
     Field("hidden", "Hidden layers", "text", "model", help="sizes, input to output", example='"100,25"', params=True,
           show=lambda h: ",".join(map(str, h)), applies={"model": ("mlp",)}),
     Field("dropout", "Dropout", "float", "model", example="0", applies={"model": ("mlp",)}),

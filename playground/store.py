@@ -46,7 +46,8 @@ def default_label(name: str) -> str:
     tm = default_model(name)
     m = tm.meta.get("metrics", {})
     if name == "digits":
-        kind = {"cnn_bn": "CNN", "cnn": "LeNet-style CNN"}.get(tm.cfg.model, tm.cfg.model.upper())  # the tab's words
+        kind = {"cnn_bn": "CNN", "cnn": "LeNet-style CNN", "cnn_patch": "patch CNN"}.get(  # the tab's words
+            tm.cfg.model, tm.cfg.model.upper())
         return f"the built-in default {kind} (held-out accuracy {m.get('test_accuracy', float('nan')):.3f})"
     arch = f"MLP {','.join(map(str, tm.cfg.hidden))}" if tm.cfg.model == "mlp" else tm.cfg.model
     spread = m.get("test_rmse_std")

@@ -195,7 +195,7 @@ def test_image_scripts_use_torchvision_with_the_seed_normalisation(cfg):
     assert ("datasets.MNIST(" in code) == (cfg.dataset == "mnist")
 
 
-@pytest.mark.parametrize("model", ["cnn", "cnn_bn"])
+@pytest.mark.parametrize("model", ["cnn", "cnn_bn", "cnn_patch"])
 def test_image_scripts_build_dlcores_convnet_layer_for_layer(model):
     """The Digits tab's default (cnn_bn) and the LeNet-style cnn: the script's nn.Sequential has dlcore's weights, name
     for name and shape for shape; what the plain loop leaves out (the augmentation) is said in the script."""
