@@ -3,8 +3,10 @@
     python bench/trace_live_digits.py
 
 Draws the first stroke of a "3" three times against `python app.py` in Debian's chromium and prints, in ms from the
-pointer going up, every fetch the page starts and ends (the editor's component_server calls, uploads, queue joins and
-result streams) and the DOM mutations of the label and the 28x28 view.
+pointer going up (the event's own timeStamp), every fetch the page starts and ends (the quick path's queue join at the
+pointerup, the editor's component_server calls, uploads, queue joins and result streams), the main thread's long
+tasks (over 50 ms: the editor's redraws and canvas read-backs under software WebGL) and the DOM mutations of the
+label, the answer and the 28x28 view.
 """
 
 import sys
@@ -34,8 +36,10 @@ HOOK = """() => {
         + (m.target.className || m.target.nodeName || '').toString().slice(0, 40))))
       .observe(document.querySelector(sel), {subtree: true, childList: true, characterData: true, attributes: true});
   }
-  document.addEventListener('pointerup', () => L('UP', ''), true);
-  document.addEventListener('pointerdown', () => L('DOWN', ''), true);
+  document.addEventListener('pointerup', (e) => window.__log.push([e.timeStamp, 'UP', '']), true);
+  new PerformanceObserver((list) => list.getEntries().forEach((e) => window.__log.push([e.startTime, 'longtask',
+      Math.round(e.duration) + ' ms']))).observe({type: 'longtask', buffered: false});
+  document.addEventListener('pointerdown', (e) => window.__log.push([e.timeStamp, 'DOWN', '']), true);
 }"""
 
 
@@ -58,7 +62,7 @@ def main() -> None:
                 up = next(t for t, k, d in log if k == 'UP')
                 down = next(t for t, k, d in log if k == 'DOWN')
                 print(f"--- stroke {i}: down at {down-up:.0f} ms rel to up")
-                for t, k, d in log:
+                for t, k, d in sorted(log, key=lambda e: e[0]):
                     print(f"{t-up:8.0f} {k} {d}")
     finally:
         stop_app(proc)
