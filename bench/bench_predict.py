@@ -3,7 +3,8 @@
     python bench/bench_predict.py [--n 200] [--http-n 100] [--no-http]
 
 In process (targets: sketch median <= 15 ms, price <= 5 ms): the full path a request takes inside the server's handler
-code — a 280x280 RGBA Sketchpad value through preprocessing (crop, 20 px fit, centre of mass) and the default CNN; 13
+code — a 280x280 RGBA Sketchpad value through preprocessing (crop, 20 px fit, centre of mass) and the default CNN
+(with its test-time augmentation, dlcore.predict.predict_images; also timed without it, side by side); 13
 raw feature values through validation, standardisation and the default MLP. Over HTTP (target: sketch median <= 150 ms):
 `python app.py` on a local port, `Client.predict(..., api_name="/predict_digit")` with the sketch's composite as a PNG
 file (one upload per call).
@@ -22,7 +23,7 @@ from PIL import Image
 
 from dlcore.data import embedded_mnist
 from dlcore.defaults import load_default
-from dlcore.predict import predict_digit, predict_price
+from dlcore.predict import model_input, predict_digit, predict_image, predict_price, uses_tta
 
 HOUSE = [0.00632, 18, 2.31, 0, 0.538, 6.575, 65.2, 4.09, 1, 296, 15.3, 396.9, 4.98]
 
@@ -68,15 +69,20 @@ def main() -> None:
     for arr, _ in items[:5]:  # warm-up
         predict_digit(digits, {"background": None, "layers": [], "composite": arr})
     sk = timed(lambda it: predict_digit(digits, {"background": None, "layers": [], "composite": it[0]}), items)
+    # the same path answering from the framed drawing alone, without test-time augmentation: what TTA costs
+    plain = timed(lambda it: predict_image(digits, model_input(digits, {"background": None, "layers": [],
+                                                                         "composite": it[0]}), tta=False), items)
     correct = sum(max(p, key=p.get) == str(y) for p, y in
                   ((predict_digit(digits, {"background": None, "layers": [], "composite": arr})[0], y) for arr, y in items))
     pr = timed(lambda it: predict_price(boston, it), [HOUSE] * a.n)
     result = {"benchmark": "predict_latency", "machine": info,
-              "sketch_in_process_ms": {"median": common.median(sk), "p95": pct(sk, 95)},
+              "sketch_in_process_ms": {"median": common.median(sk), "p95": pct(sk, 95)}, "tta": uses_tta(digits),
+              "sketch_in_process_no_tta_ms": {"median": common.median(plain), "p95": pct(plain, 95)},
               "price_in_process_ms": {"median": common.median(pr), "p95": pct(pr, 95)},
               "sketch_accuracy": correct / len(items)}
     print(f"   sketch -> top-3, in process: median {common.median(sk):.2f} ms, p95 {pct(sk, 95):.2f} ms "
-          f"(target median <= 15 ms); {correct}/{len(items)} correct")
+          f"(target median <= 15 ms); {correct}/{len(items)} correct; test-time augmentation: {uses_tta(digits)}")
+    print(f"   the same without test-time augmentation: median {common.median(plain):.2f} ms, p95 {pct(plain, 95):.2f} ms")
     print(f"   house -> price, in process:  median {common.median(pr):.3f} ms, p95 {pct(pr, 95):.3f} ms "
           f"(target median <= 5 ms)")
     if not a.no_http:

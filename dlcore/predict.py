@@ -18,8 +18,8 @@ from .models import forward_chunked
 from .records import TrainedModel
 
 __all__ = ["BOSTON_ORDER", "BlankCanvas", "InputError", "check_point", "decision_grid", "image_size", "is_url",
-           "model_input", "predict_digit", "predict_points", "predict_price", "preprocess_sketch", "probe_point",
-           "sketch_to_ink", "verdict"]
+           "model_input", "predict_digit", "predict_image", "predict_images", "predict_points", "predict_price",
+           "preprocess_sketch", "probe_point", "sketch_to_ink", "tta_views", "uses_tta", "verdict"]
 
 
 # ---------------------------------------------------------------- images and sketches
@@ -355,11 +355,56 @@ def preprocess_sketch(value, limits: Limits | None = None) -> np.ndarray:
     return mnist_style(sketch_to_ink(value, limits))
 
 
-def predict_image(tm: TrainedModel, img28: np.ndarray) -> dict[str, float]:
-    """Class probabilities for one (28, 28) image in [0, 1] (ink = 1), normalised as in training."""
+# Test-time augmentation for digit models: the answer is the mean of the probabilities over the drawing as framed and
+# four variants of it inside the training augmentation's range (dlcore/augment.py: tilted by -10 and +10 degrees,
+# scaled by 0.9 and 1.1), one batch of five through the model. Chosen on the development set over shifts, stroke
+# width and their mix (notes/hand-digits.md, second round); Fashion models answer from the image as framed.
+TTA_ANGLES = (-10.0, 10.0)
+TTA_SCALES = (0.9, 1.1)
+
+
+def _tta_thetas() -> torch.Tensor:
+    """The views' affine maps (V, 2, 3), the identity first, as `affine_grid` takes them (output -> input)."""
+    maps = [torch.eye(2)]
+    for deg in TTA_ANGLES:
+        a = math.radians(deg)
+        maps.append(torch.tensor([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]]))
+    maps += [torch.eye(2) / s for s in TTA_SCALES]
+    return torch.cat([torch.stack(maps), torch.zeros(len(maps), 2, 1)], 2)
+
+
+def tta_views(ink: torch.Tensor) -> torch.Tensor:
+    """Images (N, 1, H, W) of ink in [0, 1] -> (V, N, 1, H, W): each as it is, tilted and scaled (TTA_ANGLES,
+    TTA_SCALES) about its centre."""
+    import torch.nn.functional as F
+
+    thetas = _tta_thetas().to(ink.device, ink.dtype)
+    n, v = len(ink), len(thetas)
+    grid = F.affine_grid(thetas.repeat_interleave(n, 0), [v * n, *ink.shape[1:]], align_corners=False)
+    views = F.grid_sample(ink.repeat(v, 1, 1, 1), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return views.view(v, *ink.shape)
+
+
+def uses_tta(tm: TrainedModel) -> bool:
+    """Whether `predict_images` averages over TTA views for this model: digit models (MNIST-trained)."""
+    return tm.cfg.dataset == "mnist"
+
+
+def predict_images(tm: TrainedModel, images: np.ndarray, tta: bool | None = None) -> np.ndarray:
+    """Class probabilities (N, classes) for images (N, 28, 28) in [0, 1] (ink = 1), normalised as in training; with
+    `tta` (by default for digit models, `uses_tta`) the mean over the test-time views (`tta_views`)."""
     mean, std = tm.meta["norm"]["mean"][0], tm.meta["norm"]["std"][0]
-    x = torch.from_numpy((img28.astype(np.float32) - mean) / std).reshape(1, 1, 28, 28).to(tm.device)
-    probs = torch.softmax(forward_chunked(tm.model, x), dim=1)[0].tolist()
+    ink = torch.from_numpy(np.asarray(images, dtype=np.float32)).reshape(-1, 1, 28, 28).to(tm.device)
+    views = tta_views(ink) if (uses_tta(tm) if tta is None else tta) else ink.unsqueeze(0)
+    v, n = views.shape[:2]
+    with torch.no_grad():
+        probs = torch.softmax(forward_chunked(tm.model, ((views - mean) / std).reshape(v * n, 1, 28, 28)), dim=1)
+    return probs.view(v, n, -1).mean(0).cpu().numpy()
+
+
+def predict_image(tm: TrainedModel, img28: np.ndarray, tta: bool | None = None) -> dict[str, float]:
+    """Class probabilities for one (28, 28) image in [0, 1] (ink = 1), normalised as in training (`predict_images`)."""
+    probs = predict_images(tm, img28[None], tta)[0].tolist()
     return dict(zip(tm.meta["class_names"], probs))
 
 

@@ -172,6 +172,27 @@ def test_the_default_digit_model_reads_a_drawn_one(digits_model):
     assert set(predict_image(digits_model, np.zeros((28, 28), np.float32))) == {str(d) for d in range(10)}
 
 
+def test_digit_models_answer_with_test_time_augmentation(digits_model):
+    """A digit model's answer is the mean over the framed drawing and its tilted and scaled views (one batch); a
+    Fashion model answers from the image alone."""
+    from dlcore.predict import TTA_ANGLES, TTA_SCALES, predict_images, tta_views, uses_tta
+
+    _, _, xte, _ = embedded_mnist()
+    imgs = xte[:3].numpy().astype(np.float32) / 255
+    views = tta_views(torch.from_numpy(imgs).unsqueeze(1))
+    assert views.shape == (1 + len(TTA_ANGLES) + len(TTA_SCALES), 3, 1, 28, 28)
+    assert torch.allclose(views[0, :, 0], torch.from_numpy(imgs), atol=1e-6), "the drawing itself is the first view"
+    ink = views.sum((2, 3, 4)) / views[0].sum((1, 2, 3))
+    assert all((views[k] - views[0]).abs().sum() > 5 for k in range(1, len(views))), "every view differs"
+    assert ((ink > 0.7) & (ink < 1.4)).all(), "no view loses or smears the digit"
+    assert uses_tta(digits_model) and not uses_tta(_untrained("fashion"))
+    plain = np.stack([predict_images(digits_model, v[:, 0].numpy(), tta=False) for v in views])
+    assert np.allclose(predict_images(digits_model, imgs), plain.mean(0), atol=1e-5)
+    assert np.allclose(list(predict_image(digits_model, imgs[0]).values()), plain.mean(0)[0], atol=1e-5)
+    fashion = _untrained("fashion")
+    assert np.allclose(predict_images(fashion, imgs), predict_images(fashion, imgs, tta=False))
+
+
 @pytest.mark.parametrize("width", [3, 6, 12])
 def test_a_straight_thin_one_is_read_not_refused_as_a_full_canvas(digits_model, width):
     # a thin pen's straight 1 is thickened, and its crop is then all ink: that is not ink over the whole canvas
