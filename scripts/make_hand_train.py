@@ -4,17 +4,23 @@ settings on (`artifacts/hand_dev.npz`), neither from anything in the unseen-hand
     apt-get install fonts-tlwg-purisa-otf fonts-yozvox-yozfont fonts-tomsontalks fonts-aoyagi-soseki fonts-lobster \
         fonts-klaudia-berenika fonts-tlwg-kinnari-otf fonts-tlwg-sawasdee-otf fonts-freefont-otf fonts-urw-base35 \
         fonts-sil-gentiumplus fonts-yrsa-rasa fonts-open-sans fonts-opendyslexic fonts-gnutypewriter \
-        fonts-navilu fonts-yusei-magic fonts-havana fonts-sil-charis
+        fonts-navilu fonts-yusei-magic fonts-havana fonts-sil-charis \
+        fonts-nanum-extra fonts-woowa-bm fonts-lobstertwo fonts-summersby fonts-gfs-olga fonts-sil-andika \
+        fonts-averia-gwf fonts-tlwg-umpush-otf fonts-tlwg-loma-otf fonts-tlwg-norasi-otf fonts-tlwg-typist-otf \
+        fonts-comfortaa fonts-quicksand fonts-joscelyn fonts-dustin fonts-smc-chilanka fonts-unfonts-extra \
+        fonts-isabella fonts-staypuft
     python scripts/make_hand_train.py             # both files
     python scripts/make_hand_train.py --dev-only  # the development set alone
 
 What is in them:
 - "font" digits: the ten digits of Debian font packages that are NOT among the test set's fonts
   (tests/handdigits.FONTS; checked below), each rendered several times with a random stroke width, size, place, tilt
-  and slant by the same renderer as the test set (tests/handdigits.py). TRAIN_FONTS and DEV_FONTS share no family.
+  and slant by the same renderer as the test set (tests/handdigits.py). TRAIN_FONTS shares no family with DEV_FONTS
+  or DEV_SCRIPT_FONTS (the development set's harder "script" part, connected and informal hands).
 - "stroke" digits: stroke templates of this script (the serif and flagged 1, the crossed 7, open and closed 4s, ...
   the styles the issue names), written here independently of the test set's templates, drawn with a random brush,
-  size, place and tilt. TRAIN_TEMPLATES and DEV_TEMPLATES are two separately written sets.
+  size, place and tilt. TRAIN_TEMPLATES and DEV_TEMPLATES (+ DEV_CURSIVE, the development set's harder "cursive"
+  part: looped, slashed, connected ways) are separately written sets.
 - "scribble": drawings that are no digit, from a generator of this script (turtle walks with wandering curvature,
   zigzags and hatching; not the bench's smooth strokes through random knots), for the "not a digit" training.
 The training file holds each drawing framed as the app frames a Sketchpad drawing (`dlcore.predict.mnist_style`):
@@ -65,6 +71,22 @@ TRAIN_FONTS = {
     "fonts-opendyslexic": ["opentype/opendyslexic/OpenDyslexic-Regular.otf",
                            "opentype/opendyslexic/OpenDyslexic-Italic.otf"],
     "fonts-gnutypewriter": ["truetype/gnutypewriter/GNUTypewriter.ttf"],
+    # second round (notes/hand-digits.md): more handwriting and script, and more plain hands
+    "fonts-nanum-extra": [f"truetype/nanum/{n}.ttf" for n in ("NanumPen", "NanumBrush", "NanumBarunpenR",
+                                                              "NanumBarunpenB")],
+    "fonts-woowa-bm": ["truetype/woowa-bm/BMKIRANGHAERANG-TTF.ttf", "truetype/woowa-bm/BMYEONSUNG_ttf.ttf"],
+    "fonts-lobstertwo": [f"opentype/lobstertwo/LobsterTwo-{s}.otf" for s in ("Regular", "Italic", "Bold",
+                                                                            "BoldItalic")],
+    "fonts-summersby": ["truetype/summersby/summersby.ttf"],
+    "fonts-gfs-olga": ["opentype/olga/GFSOlga.otf"],
+    "fonts-sil-andika": [f"truetype/andika/Andika-{s}.ttf" for s in ("Regular", "Italic", "Bold", "BoldItalic")],
+    "fonts-averia-gwf": [f"truetype/averia-gwf/AveriaGWF-{s}.ttf" for s in ("Regular", "Italic", "Light", "Bold")],
+    "fonts-tlwg-umpush-otf": ["opentype/tlwg/Umpush.otf"],
+    "fonts-tlwg-loma-otf": ["opentype/tlwg/Loma.otf"],
+    "fonts-tlwg-norasi-otf": ["opentype/tlwg/Norasi-Italic.otf"],
+    "fonts-tlwg-typist-otf": ["opentype/tlwg/TlwgTypist.otf"],
+    "fonts-comfortaa": ["truetype/comfortaa/Comfortaa-Regular.ttf"],
+    "fonts-quicksand": ["truetype/quicksand/Quicksand-Regular.ttf"],
 }
 DEV_FONTS = {
     "fonts-navilu": ["truetype/Navilu/Navilu.ttf"],
@@ -79,6 +101,16 @@ DEV_FONTS = {
                                                                   "NimbusMonoPS-Regular")],
     "fonts-sil-charis": [f"truetype/charis/CharisSIL-{s}.ttf" for s in ("Regular", "Italic", "Bold")],
 }
+# The second round's harder development fonts (the "script" part): connected and informal hands, since the first
+# look at the test set found its misses mostly in two connected script fonts. No family shared with TRAIN_FONTS.
+DEV_SCRIPT_FONTS = {
+    "fonts-joscelyn": ["opentype/joscelyn/Joscelyn-Regular.otf"],
+    "fonts-dustin": ["truetype/dustin/Domestic_Manners.ttf", "truetype/dustin/Junkyard.ttf"],
+    "fonts-smc-chilanka": ["opentype/malayalam/Chilanka-Regular.otf"],
+    "fonts-unfonts-extra": ["truetype/unfonts-extra/UnPilgia.ttf"],
+    "fonts-isabella": ["truetype/isabella/Isabella.ttf"],
+    "fonts-staypuft": ["truetype/staypuft/StayPuft.ttf"],
+}
 FONT_ROOT = Path("/usr/share/fonts")
 
 # ---------------------------------------------------------------- stroke templates (unit square, y down)
@@ -88,6 +120,11 @@ arc = H.arc
 
 def _line(*pts) -> list[tuple[float, float]]:
     return [tuple(p) for p in pts]
+
+
+def _curve(f, n: int = 10) -> list[tuple[float, float]]:
+    """Points f(t) for t from 0 to 1."""
+    return [tuple(f(t)) for t in np.linspace(0, 1, n)]
 
 
 # Written for training: several ways to write each digit, the issue's serif 1 and crossed 7 among them
@@ -126,6 +163,25 @@ TRAIN_TEMPLATES: dict[str, tuple[int, list]] = {
     "9-stick": (9, [arc(.45, .32, .3, .22, 30, 390, 20), _line((.75, .2), (.7, .97))]),
     "9-tail": (9, [arc(.46, .3, .25, .27, 40, 400, 20) + _line((.7, .55), (.55, .85), (.3, .9))]),
     "9-one": (9, [arc(.5, .3, .28, .25, -20, -380, 20) + _line((.77, .25), (.75, .97))]),
+    # second round: looped, slashed and slanted ways, more 8s and 9s (written apart from DEV_CURSIVE)
+    "0-lefty": (0, [arc(.5, .5, .3, .44, 250, -100, 30)]),
+    "1-curvedflag": (1, [_curve(lambda t: (.25 + .3 * t, .38 - .36 * t ** .6)) + _line((.52, .98))]),
+    "2-flourish": (2, [arc(.45, .28, .3, .22, 170, 365, 12) + _line((.75, .35), (.22, .86))
+                       + arc(.22, .9, .07, .06, -90, -380, 10) + _line((.22, .84), (.85, .92), (.95, .84))]),
+    "3-sharpmid": (3, [arc(.5, .25, .26, .2, 195, 400, 12) + [(.42, .47)] + arc(.5, .72, .3, .25, -70, 160, 14)]),
+    "4-slashed": (4, [_line((.58, .03), (.12, .68), (.95, .66)), _line((.8, .12), (.55, .98))]),
+    "5-curlbowl": (5, [_line((.3, .06), (.25, .44)) + arc(.5, .68, .32, .26, -140, 190, 18),
+                       _line((.3, .06), (.88, .02))]),
+    "6-lean": (6, [_curve(lambda t: (.85 - .55 * t ** .7, .02 + .7 * t)) + arc(.45, .74, .25, .22, 200, 560, 20)]),
+    "7-wavybar": (7, [_curve(lambda t: (.08 + .84 * t, .1 - .05 * math.sin(math.pi * 2 * t))) + _line((.55, .98)),
+                      _line((.25, .55), (.8, .5))]),
+    "8-twostroke": (8, [arc(.5, .72, .3, .24, -90, 270, 20) + arc(.5, .27, .22, .2, 90, -90, 12),
+                        arc(.5, .27, .22, .2, -90, -270, 12)]),
+    "8-slanted": (8, [[(.5 + .27 * math.sin(2 * t) + .18 * math.cos(t), .5 - .46 * math.cos(t))
+                       for t in np.linspace(0, 2 * math.pi + .25, 34)]]),
+    "9-roundtail": (9, [arc(.52, .3, .27, .23, 10, 370, 20) + _curve(lambda t: (.79 - .2 * t, .3 + .55 * t))
+                        + arc(.45, .85, .14, .11, 0, 160, 8)]),
+    "9-loopstart": (9, [_line((.8, .08)) + arc(.5, .3, .28, .24, -40, -395, 22) + _line((.78, .25), (.72, .97))]),
 }
 
 # Written separately for choosing settings: other proportions, stroke orders and mixes of the same styles
@@ -152,6 +208,31 @@ DEV_TEMPLATES: dict[str, tuple[int, list]] = {
     "8-stacked": (8, [arc(.45, .27, .25, .2, 180, 540, 18), arc(.55, .72, .27, .25, 180, 540, 20)]),
     "9-line": (9, [arc(.48, .3, .24, .26, 60, 420, 20), _line((.72, .3), (.62, .98))]),
     "9-curl": (9, [arc(.5, .28, .27, .24, 0, 360, 20) + _line((.77, .5), (.68, .85), (.45, .95))]),
+}
+
+# The second round's harder development templates (the "cursive" part): connected, looped, slashed and crossed ways
+# of writing, more 8s and 9s; written apart from the training templates
+DEV_CURSIVE = {
+    "0-overshoot": (0, [arc(.5, .55, .3, .42, -60, 300, 30) + [(.66, .08)]]),
+    "0-slashed": (0, [arc(.5, .5, .27, .45, -90, 270, 28), _line((.7, .12), (.3, .88))]),
+    "1-leadin": (1, [_line((.2, .42), (.4, .2), (.6, .02)) + _curve(lambda t: (.6 - .12 * t, .02 + .95 * t ** 1.1))]),
+    "2-loopbase": (2, [arc(.5, .3, .3, .24, 190, 370, 12) + _line((.78, .38), (.3, .8))
+                       + arc(.3, .86, .09, .07, -60, -420, 12) + _line((.34, .8), (.9, .88))]),
+    "3-midloop": (3, [arc(.48, .26, .27, .21, 200, 430, 14) + arc(.44, .49, .06, .04, 90, -200, 8)
+                      + arc(.48, .71, .3, .25, -90, 160, 14)]),
+    "4-onestroke": (4, [_line((.42, .03), (.08, .62), (.92, .6), (.7, .28), (.66, .98))]),
+    "5-wide": (5, [_line((.85, .04), (.3, .07), (.22, .46)) + arc(.45, .7, .36, .25, -145, 168, 18)]),
+    "6-tailloop": (6, [_curve(lambda t: (.75 - .5 * t ** .8, .04 + .62 * t)) + arc(.5, .72, .27, .23, 180, 520, 20)]),
+    "7-curlstem": (7, [_line((.1, .1), (.9, .06)) + _curve(lambda t: (.9 - .55 * t ** 1.6, .06 + .9 * t)),
+                       _line((.3, .52), (.82, .5))]),
+    "7-europe": (7, [_line((.08, .25), (.12, .08), (.92, .05)) + _curve(lambda t: (.92 - .5 * t, .05 + .92 * t ** .9)),
+                     _line((.28, .55), (.75, .55))]),
+    "8-sreturn": (8, [arc(.5, .27, .23, .21, -10, -270, 14) + arc(.5, .71, .27, .23, -90, 180, 16) + [(.72, .22)]]),
+    "8-smalltop": (8, [[(.5 + (.17 if t < math.pi / 2 or t > 3 * math.pi / 2 else .3) * math.sin(2 * t),
+                         .5 - .45 * math.cos(t)) for t in np.linspace(-.3, 2 * math.pi, 34)]]),
+    "9-curltail": (9, [arc(.5, .3, .26, .24, -10, -370, 20)
+                       + _curve(lambda t: (.76 - .36 * t ** 2, .3 + .65 * t ** .8))]),
+    "9-angular": (9, [_line((.75, .15), (.3, .1), (.25, .42), (.72, .4), (.75, .1), (.6, .97))]),
 }
 
 
@@ -263,16 +344,19 @@ def write_train(a) -> None:
     items = font_items(TRAIN_FONTS, a.font_samples, rng) + stroke_items(TRAIN_TEMPLATES, a.stroke_samples, rng)
     scribbles = [scribble_canvas(rng) for _ in range(a.scribbles)]
     images = np.stack([framed(c) for c, _, _ in items])
-    TRAIN_OUT.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(TRAIN_OUT, images=images, labels=np.array([d for _, d, _ in items], dtype=np.int8),
+    out = a.out or TRAIN_OUT
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out, images=images, labels=np.array([d for _, d, _ in items], dtype=np.int8),
                         styles=np.array([s for _, _, s in items]), scribbles=np.stack([framed(c) for c in scribbles]))
-    print(f"wrote {TRAIN_OUT} ({TRAIN_OUT.stat().st_size / 1e6:.2f} MB): {len(items)} digits, {len(scribbles)} scribbles")
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {len(items)} digits, {len(scribbles)} scribbles")
 
 
 def write_dev(a) -> None:
     rng = np.random.default_rng(DEV_SEED)
     parts = {"font": font_items(DEV_FONTS, 5, rng), "stroke": stroke_items(DEV_TEMPLATES, 25, rng)}
     scribbles = [scribble_canvas(rng) for _ in range(a.dev_scribbles)]
+    hard = np.random.default_rng(DEV_SEED + 100)  # the second round's parts: the first round's stay as they were
+    parts |= {"script": font_items(DEV_SCRIPT_FONTS, 10, hard), "cursive": stroke_items(DEV_CURSIVE, 25, hard)}
     items = [(img, d, part, style) for part, rows in parts.items() for img, d, style in rows]
     items += [(img, -1, "scribble", "scribble") for img in scribbles]
     png, offsets = H.encode([i[0] for i in items])
@@ -291,6 +375,7 @@ def main() -> None:
     ap.add_argument("--stroke-samples", type=int, default=20, help="training renderings per template")
     ap.add_argument("--scribbles", type=int, default=3000, help="training scribbles")
     ap.add_argument("--dev-scribbles", type=int, default=500)
+    ap.add_argument("--out", type=Path, help=f"the training file (default {TRAIN_OUT.relative_to(ROOT)})")
     a = ap.parse_args()
     if not a.train_only:
         write_dev(a)

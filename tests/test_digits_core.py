@@ -140,11 +140,14 @@ def test_the_digits_augmentation_adds_the_shipped_drawn_digits():
     fonts = {s.removeprefix("font:") for s in styles if s.startswith("font:")}
     assert len(fonts) >= 40 and not fonts & {Path(f).stem for files in FONTS.values() for f in files}
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-    from make_hand_train import DEV_TEMPLATES, TRAIN_TEMPLATES
+    from make_hand_train import DEV_CURSIVE, DEV_FONTS, DEV_SCRIPT_FONTS, DEV_TEMPLATES, TRAIN_FONTS, TRAIN_TEMPLATES
 
     assert {s.removeprefix("stroke:") for s in styles if s.startswith("stroke:")} == set(TRAIN_TEMPLATES)
+    dev_fonts = {Path(f).stem for table in (DEV_FONTS, DEV_SCRIPT_FONTS) for files in table.values() for f in files}
+    assert not dev_fonts & fonts and not set(DEV_SCRIPT_FONTS) & set(TRAIN_FONTS), "development fonts are not trained on"
     ours = [np.concatenate([np.asarray(k, float) for k in t[1]]) for t in (*TRAIN_TEMPLATES.values(),
-                                                                          *DEV_TEMPLATES.values())]
+                                                                          *DEV_TEMPLATES.values(),
+                                                                          *DEV_CURSIVE.values())]
     for _, strokes in TEST_TEMPLATES.values():  # none a copy: each differs somewhere by over 6 % of the box
         theirs = np.concatenate([np.asarray(k, float) for k in strokes])
         assert not any(a.shape == theirs.shape and np.allclose(a, theirs, atol=0.06) for a in ours)
