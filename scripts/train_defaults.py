@@ -7,9 +7,10 @@ Both start from the dataset's preset (dlcore/presets.py), the settings the app's
 digits: the Digits tab's default CNN and settings (the mnist preset: cnn_bn with the "digits" augmentation, which
 makes every training batch look more like people's drawings and puts scribbles in a share of it, dlcore/augment.py)
 on the embedded 5,000-digit MNIST subset (4,000 train, the fixed 1,000 held out, never augmented; their accuracy is
-what is recorded) and the 2,100 shipped drawn digits the augmentation adds to the training split
+what is recorded) and the shipped drawn digits the augmentation adds to the training split
 (dlcore/data/hand_train.npz, scripts/make_hand_train.py). So the shipped model is what a user gets by pressing Train
-with the defaults offline. Its accuracy on the unseen-hand test set: `python scripts/eval_hand.py`.
+with the defaults offline, as of the run that made it (dlcore/weights/README.md says which data and preset that was).
+Its accuracy on the unseen-hand test set: `python scripts/eval_hand.py`.
 boston: the preset MLP, trained on the split of seed 0. Its recorded metrics are the means (and standard deviations,
 and every value) over the ten seeded 85/15 splits of seeds 0-9, each trained afresh with the same settings: one split's
 76 test rows say more about the split than about the model.
