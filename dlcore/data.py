@@ -248,12 +248,22 @@ def adds_drawn_digits(cfg: RunConfig) -> bool:
     return cfg.dataset == "mnist" and cfg.augment == "digits"
 
 
+DRAWN_MARK = " + "  # a source's note on what was added to training only ("... + 3,120 drawn digits")
+
+
+def held_out_source(source: str) -> str:
+    """The part of a `Data.source` that names its test split: what `_with_hand` adds after it (drawn digits, to the
+    training split only) leaves the held-out images as they were, so a model trained with another number of drawn
+    digits is still scored on the same test points."""
+    return source.split(DRAWN_MARK, 1)[0]
+
+
 def _with_hand(xtr: torch.Tensor, ytr: torch.Tensor, cfg: RunConfig) -> tuple[torch.Tensor, torch.Tensor, str]:
     """The "digits" augmentation trains on MNIST's digits and the shipped drawn ones (`hand_digits`)."""
     if not adds_drawn_digits(cfg):
         return xtr, ytr, ""
     hx, hy = hand_digits()
-    return torch.cat([xtr, hx]), torch.cat([ytr.long(), hy]), f" + {len(hx):,} drawn digits"
+    return torch.cat([xtr, hx]), torch.cat([ytr.long(), hy]), f"{DRAWN_MARK}{len(hx):,} drawn digits"
 
 
 def _download_mnist(root: Path):

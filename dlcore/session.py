@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from .config import RunConfig
-from .data import Data, adds_drawn_digits, load_data
+from .data import Data, adds_drawn_digits, held_out_source, load_data
 from .diagnose import Diagnosis, diagnose, majority_share
 from .errors import ConfigError
 from .limits import Limits
@@ -326,7 +326,8 @@ def score_on(tm: TrainedModel | None, cfg: RunConfig, data: Data) -> float | Non
     same data (so its inputs are scaled alike); None when it cannot be compared."""
     if not isinstance(tm, TrainedModel) or tm.cfg.dataset != cfg.dataset:
         return None
-    same_images = cfg.dataset in ("mnist", "fashion") and tm.meta.get("data_source") == data.source
+    same_images = cfg.dataset in ("mnist", "fashion") and \
+        held_out_source(tm.meta.get("data_source") or "") == held_out_source(data.source)
     if data_key(tm.cfg) != data_key(cfg) and not same_images:  # "auto" and "embedded" may be the same 5,000 digits
         return None
     try:
