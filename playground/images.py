@@ -21,6 +21,8 @@ from gradio_client import utils as client_utils
 
 from dlcore.errors import InputError
 
+from .admission import blob_read
+
 MAX_PENDING_DRAWINGS = 256  # drawings the editor has sent that no event has read yet, all sessions together
 
 
@@ -58,7 +60,7 @@ def Sketchpad(**kwargs) -> gr.Sketchpad:  # noqa: N802  it stands for the compon
     accept = pad.accept_blobs
 
     def accept_blobs(data):
-        """The browser's images for one drawing, parked until an event reads them; the oldest are dropped beyond
+        """The browser's images for one drawing, parked for the events that read them; the oldest are dropped beyond
         MAX_PENDING_DRAWINGS (a fast drawer's skipped strokes are never read)."""
         out = accept(data)
         with _LOCK:
@@ -77,6 +79,13 @@ def Image(**kwargs) -> gr.Image:  # noqa: N802  it stands for the component it b
 
 
 _LOCK = threading.Lock()
+
+
+class DrawingMissing(InputError):
+    """An event names a drawing the server does not hold. The editor sends a drawing's pictures about half a second
+    after the stroke (longer under load), and until then its value still names the drawing before it; a Predict
+    clicked in that half second sends that older name, whose pictures may never have been sent (an empty canvas has
+    none) or were dropped after READ_GRACE."""
 
 
 def upload_path(file) -> str | None:
@@ -111,9 +120,11 @@ def editor_value(payload, editor: gr.Sketchpad) -> dict | None:
         raise InputError("a drawing is a dict with background, layers and composite images; send uploaded files")
     if payload.get("id"):
         with _LOCK:
-            blobs = editor.blob_storage.pop(payload["id"], None)
+            blobs = editor.blob_storage.get(payload["id"])
         if blobs is None:
-            raise InputError("the drawing did not arrive (or was already read); draw again, or press Predict")
+            raise DrawingMissing("the Sketchpad has not sent this drawing (yet); wait a moment and press Predict "
+                                 "again, or draw again")
+        blob_read(editor, payload["id"])
         return {"background": blobs.background, "layers": [b for b in blobs.layers if b is not None],
                 "composite": blobs.composite}
     layers = payload.get("layers") or []

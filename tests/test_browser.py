@@ -8,6 +8,9 @@ from conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
+ERROR_BADGES = ("() => [...document.querySelectorAll('.error, .toast-body.error')].filter(e => e.offsetParent && "
+                "/Error/.test(e.innerText)).length")
+
 
 @pytest.fixture(scope="module")
 def url(browser, server):
@@ -123,9 +126,11 @@ def test_draw_digits_without_picking_the_brush(page):
     assert "built-in default CNN" in page.locator("#digit-which").inner_text()
     page.locator("#digit-seen img").wait_for(timeout=30_000)  # the 28x28 the model saw follows the label
     page.screenshot(path=str(ARTIFACTS / "digits.png"), full_page=True)
+    # the stroke's own answer and Predict read the same drawing: neither says it "did not arrive"
+    assert page.evaluate(ERROR_BADGES) == 0, "an Error badge after drawing and pressing Predict"
 
     # Clear empties the canvas and the outputs, and the brush is still ready for the next digit
-    page.get_by_role("button", name="Clear", exact=True).click()
+    page.locator("#digit-clear").click()
     page.wait_for_function("() => !document.querySelector('#digit-label [data-testid=\"label-output-value\"]')",
                            timeout=30_000)
     page.wait_for_timeout(800)

@@ -21,7 +21,7 @@ from PIL import Image
 
 from dlcore.data import embedded_mnist
 from dlcore.defaults import load_default
-from dlcore.errors import ConfigError
+from dlcore.errors import ConfigError, InputError
 from dlcore.predict import BOSTON_ORDER, predict_digit, predict_price
 from playground import admission, sessions, settings, store
 from playground.serve import call, cpu_seconds, disk_mb, fn_index, raw_cancel, raw_join, read_stream, rss_mb, start_app, stop_app
@@ -259,6 +259,28 @@ def test_parked_image_blobs_are_bounded_and_dropped(monkeypatch):
         editor.accept_blobs(Blob("b", 1, 1000))
     assert admission.sweep_blobs() == 0 and "a" in editor.blob_storage
     assert admission.sweep_blobs(time.monotonic() + admission.BLOB_TTL + 1) == 1 and editor.blob_storage == {}
+
+
+def test_a_drawing_feeds_every_event_that_names_it_then_goes(monkeypatch):
+    """A stroke's answer and a Predict clicked at once name the same parked drawing: both read it (the second used
+    to find it gone); READ_GRACE seconds after the first read it is dropped."""
+    from playground.images import editor_value
+
+    admission.guard_image_blobs()
+    editor = gr.Sketchpad(render=False)
+
+    class Blob:
+        data = {"type": "composite", "index": "", "id": "d1"}
+        files = [("blob", b"\x89PNG-not-decoded-here")]
+
+    editor.accept_blobs(Blob())
+    first, second = (editor_value({"id": "d1"}, editor) for _ in range(2))
+    assert first["composite"] == second["composite"] == b"\x89PNG-not-decoded-here"
+    assert admission.sweep_blobs() == 0 and "d1" in editor.blob_storage  # within the grace: kept
+    admission.sweep_blobs(time.monotonic() + admission.READ_GRACE + 1)
+    assert editor.blob_storage == {} and admission.parked_bytes() == 0
+    with pytest.raises(InputError, match="has not sent this drawing"):
+        editor_value({"id": "d1"}, editor)
 
 
 def test_idle_sessions_expire_and_free_their_models(demo):

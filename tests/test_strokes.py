@@ -204,6 +204,30 @@ def test_a_picture_the_strokes_do_not_describe_turns_the_quick_path_off_until_cl
     assert digits.live({"sketch": S.rasterise(S.parse(payload(bar()), SIZE))}, state)["answer"]
 
 
+def test_predict_within_half_a_second_of_a_stroke_reads_the_pages_strokes():
+    """The editor names its new drawing only once it has sent the pictures (~0.5 s after the stroke): a Predict
+    clicked before then names a drawing the server does not hold. It reads the strokes the page sent instead; the
+    editor's own event quietly waits for its picture; without strokes, Predict says what to do."""
+    import gradio as gr
+
+    from playground.images import DrawingMissing
+    from playground.tabs import digits
+
+    editor = gr.Sketchpad(render=False)
+    stale = {"background": None, "layers": [], "composite": None, "id": "never-sent"}
+    state = {}
+    digits.quick({"strokes": payload(seven())}, state)
+    out = digits.label_only({"sketch": stale}, state, editor)
+    assert max(out["label"], key=out["label"].get) == "7" and state["answer"] == "## 7"
+    assert digits.preview({"sketch": stale}, state, editor)["seen"] is not None
+    assert digits.live({"sketch": stale}, state, editor) == {}
+    with pytest.raises(DrawingMissing, match="press Predict again"):
+        digits.label_only({"sketch": stale}, {}, editor)
+    state["quick_off"] = True  # the strokes no longer describe the canvas (an eraser stroke): not read
+    with pytest.raises(DrawingMissing):
+        digits.label_only({"sketch": stale}, state, editor)
+
+
 def test_quick_refuses_a_hostile_drawing_with_a_clear_error():
     import gradio as gr
 

@@ -23,7 +23,7 @@ from dlcore.teach import MAX_DRAWINGS, teach
 from .. import fields, settings, store
 from ..assets import CLEAR_SKETCH_JS, SELECT_BRUSH_JS, digit_strokes_js
 from ..handlers import named, user_errors
-from ..images import Image, Sketchpad, editor_value, upload_path
+from ..images import DrawingMissing, Image, Sketchpad, editor_value, upload_path
 from ..training import PRIVATE, TrainingSpec, TrainingTab, Views, predict_event
 
 DRAW_FIRST = "Draw a digit: the answer follows every stroke."
@@ -89,9 +89,20 @@ def dataset_settings(values: dict) -> dict:
 
 # ---------------------------------------------------------------- reading a drawing
 
-def _drawing(value, editor: gr.Sketchpad | None):
+def _drawing(value, editor: gr.Sketchpad | None, state: dict | None = None):
     """The handler's sketch value as dlcore reads it: an unprocessed Sketchpad value or uploaded file (the app), or
-    arrays and images (tests in this process)."""
+    arrays and images (tests in this process). When the editor's value names a drawing it has not sent yet (Predict
+    clicked within half a second of a stroke), the strokes the page sent (`quick`) are the drawing on the canvas."""
+    try:
+        return _editor_drawing(value, editor)
+    except DrawingMissing:
+        drawing = (state or {}).get("drawing")
+        if drawing is None or not drawing.strokes or (state or {}).get("quick_off"):
+            raise
+        return strokes.rasterise(drawing)
+
+
+def _editor_drawing(value, editor: gr.Sketchpad | None):
     if isinstance(value, dict) and ("path" in value or "meta" in value):  # one uploaded file (the picture box)
         return upload_path(value)
     layers = value.get("layers") if isinstance(value, dict) else None
@@ -116,7 +127,7 @@ def read(values: dict, state: dict | None = None, editor: gr.Sketchpad | None = 
     """A drawing or picture -> the top 3, the answer in words, the 28x28 the model saw, which model answered. The
     28x28 is kept in the session state for the views and for Teach."""
     tm = store.session_model(state, "digits")
-    img28 = model_input(tm, _drawing(values["sketch"], editor), settings.LIMITS)
+    img28 = model_input(tm, _drawing(values["sketch"], editor, state), settings.LIMITS)
     probs = predict_image(tm, img28)
     if state is not None:
         state["seen"] = img28
@@ -143,7 +154,10 @@ def live(values: dict, state: dict | None = None, editor: gr.Sketchpad | None = 
     """Every stroke, the editor's own picture: like `read`, but a blank canvas (Clear) quietly empties the answer
     instead of an error. It is the authority, except over a newer drawing the page's strokes already answered for
     (`superseded`): then nothing changes, and the editor's picture of that newer drawing follows."""
-    value = _drawing(values["sketch"], editor)
+    try:
+        value = _drawing(values["sketch"], editor)
+    except DrawingMissing:  # a picture not sent (yet): nothing to answer; the page's strokes or the next picture do
+        return {}
     if superseded(value, state):
         return {}
     try:
@@ -226,7 +240,8 @@ def shown_answer(state: dict | None) -> str:
 def preview(values: dict, state: dict | None = None, editor: gr.Sketchpad | None = None) -> dict:
     """/sketch_preview: the 28x28 image the model sees, framed as the model's data was made (no forward pass)."""
     try:
-        img28 = model_input(store.session_model(state, "digits"), _drawing(values["sketch"], editor), settings.LIMITS)
+        img28 = model_input(store.session_model(state, "digits"), _drawing(values["sketch"], editor, state),
+                            settings.LIMITS)
     except BlankCanvas:
         raise InputError("draw a digit first: the canvas is empty (or upload an image of a digit)") from None
     return {"seen": plots.digit_preview(img28)}
@@ -271,7 +286,8 @@ def add_drawing(values: dict, state: dict | None, editor: gr.Sketchpad | None = 
     picture last read (an upload). The pad is read here, not taken from the last stroke's answer: Add pressed right
     after a stroke would otherwise keep the drawing as it was before that stroke, or nothing after a Clear."""
     try:
-        img28 = model_input(store.session_model(state, "digits"), _drawing(values["sketch"], editor), settings.LIMITS)
+        img28 = model_input(store.session_model(state, "digits"), _drawing(values["sketch"], editor, state),
+                            settings.LIMITS)
     except BlankCanvas:
         img28 = (state or {}).get("seen")
     if img28 is None:
