@@ -120,9 +120,9 @@ def test_the_strokes_draw_as_the_editor_draws_them(page, pad):
 
     tm = store.default_model("digits")
     rng = np.random.default_rng(7)
-    for k, name in enumerate(["3-round", "4-open", "7-crossed", "0-oval"]):
+    for k, name in enumerate(["7-crossed", "0-oval"]):  # two strokes; one stroke with a thicker brush
         pad.clear()
-        if k == 3:  # a thicker brush, set on the editor's own slider
+        if k == 1:  # a thicker brush, set on the editor's own slider
             page.locator("#sketchpad button[aria-label='Brush Size']").click()
             page.locator("#sketchpad input[type='range']").fill("20")
             page.mouse.click(5, 5)  # closes the slider
@@ -134,7 +134,7 @@ def test_the_strokes_draw_as_the_editor_draws_them(page, pad):
         composite = settled(pad, before)
         drawing = strokes.parse(sent, (280, 280))
         assert len(drawing.strokes) == len(TEMPLATES[name][1])
-        assert {s.radius for s in drawing.strokes} == {20.0 if k == 3 else 11.0}
+        assert {s.radius for s in drawing.strokes} == {20.0 if k == 1 else 11.0}
         raster = strokes.rasterise(drawing)[:, :, 0]
         ours, theirs = raster < 128, composite < 128
         assert (ours ^ theirs).sum() < 0.02 * theirs.sum(), f"{name}: {(ours ^ theirs).sum()} of {theirs.sum()} differ"
