@@ -316,17 +316,9 @@ def install(demo: gr.Blocks) -> Gate:
 # An ImageEditor (the Sketchpad) accepts its layers as blobs through /gradio_api/component_server and keeps them in
 # memory, per component, until an event reads that drawing; gradio 6.31 keeps them forever otherwise, takes a layer
 # index from the client (index 10**9 builds a list of a billion entries), and takes any number of blobs.
-BLOB_TTL = 60.0  # seconds a parked drawing is kept for the event that reads it
-READ_GRACE = 10.0  # seconds a drawing stays after its first read: one drawing feeds several events (the stroke's
-# answer, then Predict and its preview), and the later ones must find it too
+BLOB_TTL = 60.0  # seconds a parked drawing is kept for the events that read it (a stroke's answer, Predict, preview)
 BLOB_LAYERS = 16  # layer indexes accepted: 0 .. BLOB_LAYERS - 1
 _parked: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # editor -> {drawing id: arrival time}
-_read: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # editor -> {drawing id: time of its first read}
-
-
-def blob_read(editor, blob_id: str, now: float | None = None) -> None:
-    """Note that an event has read this drawing: `sweep_blobs` drops it READ_GRACE seconds later."""
-    _read.setdefault(editor, {}).setdefault(blob_id, time.monotonic() if now is None else now)
 
 
 def _blob_size(blobs) -> int:
@@ -370,21 +362,13 @@ def guard_image_blobs() -> None:
 
 
 def sweep_blobs(now: float | None = None) -> int:
-    """Drop drawings read over READ_GRACE seconds ago, and those parked longer than BLOB_TTL that no event read;
-    returns how many of the latter."""
+    """Drop drawings parked longer than BLOB_TTL; returns how many."""
     now = time.monotonic() if now is None else now
     dropped = 0
     for editor, arrived in list(_parked.items()):
-        read = _read.get(editor, {})
         for blob_id, t in list(arrived.items()):
-            if blob_id not in editor.blob_storage:  # pushed out by newer drawings
+            if blob_id not in editor.blob_storage:  # pushed out by newer drawings (images.MAX_PENDING_DRAWINGS)
                 arrived.pop(blob_id, None)
-                read.pop(blob_id, None)
-            elif blob_id in read:
-                if now - read[blob_id] > READ_GRACE:
-                    editor.blob_storage.pop(blob_id, None)
-                    arrived.pop(blob_id, None)
-                    read.pop(blob_id, None)
             elif now - t > BLOB_TTL:
                 editor.blob_storage.pop(blob_id, None)
                 arrived.pop(blob_id, None)

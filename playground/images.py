@@ -21,8 +21,6 @@ from gradio_client import utils as client_utils
 
 from dlcore.errors import InputError
 
-from .admission import blob_read
-
 MAX_PENDING_DRAWINGS = 256  # drawings the editor has sent that no event has read yet, all sessions together
 
 
@@ -57,12 +55,12 @@ def Sketchpad(**kwargs) -> gr.Sketchpad:  # noqa: N802  it stands for the compon
     """gr.Sketchpad that never fetches a URL and keeps at most MAX_PENDING_DRAWINGS unread drawings; read its
     values with `editor_value` on `preprocess=False` events."""
     pad = uploads_only(gr.Sketchpad(**kwargs))
-    accept = pad.accept_blobs
 
     def accept_blobs(data):
         """The browser's images for one drawing, parked for the events that read them; the oldest are dropped beyond
-        MAX_PENDING_DRAWINGS (a fast drawer's skipped strokes are never read)."""
-        out = accept(data)
+        MAX_PENDING_DRAWINGS (a fast drawer's skipped strokes are never read). The class's method is looked up at
+        each call: `admission.guard_image_blobs` wraps it when the app is served, after this pad was built."""
+        out = type(pad).accept_blobs(pad, data)
         with _LOCK:
             while len(pad.blob_storage) > MAX_PENDING_DRAWINGS:
                 pad.blob_storage.pop(next(iter(pad.blob_storage)))
@@ -85,7 +83,7 @@ class DrawingMissing(InputError):
     """An event names a drawing the server does not hold. The editor sends a drawing's pictures about half a second
     after the stroke (longer under load), and until then its value still names the drawing before it; a Predict
     clicked in that half second sends that older name, whose pictures may never have been sent (an empty canvas has
-    none) or were dropped after READ_GRACE."""
+    none) or were dropped (admission.BLOB_TTL)."""
 
 
 def upload_path(file) -> str | None:
@@ -124,7 +122,6 @@ def editor_value(payload, editor: gr.Sketchpad) -> dict | None:
         if blobs is None:
             raise DrawingMissing("the Sketchpad has not sent this drawing (yet); wait a moment and press Predict "
                                  "again, or draw again")
-        blob_read(editor, payload["id"])
         return {"background": blobs.background, "layers": [b for b in blobs.layers if b is not None],
                 "composite": blobs.composite}
     layers = payload.get("layers") or []
