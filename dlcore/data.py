@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import gzip
 import math
 import os
@@ -225,7 +226,9 @@ def embedded_mnist() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Te
 HAND_FILE = "data/hand_train.npz"  # made by scripts/make_hand_train.py; provenance and licences: dlcore/data/README.md
 
 
+@functools.cache
 def _hand_file() -> dict[str, np.ndarray]:
+    """The shipped file's arrays, read once per process; callers copy what they keep (torch.cat, .float())."""
     with resources.files("dlcore").joinpath(HAND_FILE).open("rb") as f, np.load(f) as npz:
         return {k: npz[k] for k in npz.files}
 

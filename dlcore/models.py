@@ -127,14 +127,37 @@ def build_cnn_bn(cfg: RunConfig, in_shape: tuple[int, ...], n_out: int) -> nn.Mo
     )
 
 
+PATCH = 4  # cnn_patch: the side of the non-overlapping patches its first convolution embeds
+
+
+def build_cnn_patch(cfg: RunConfig, in_shape: tuple[int, ...], n_out: int) -> nn.Module:
+    """A convnet built for speed to accuracy on (1, 28, 28) images: one convolution with a 4x4 kernel and stride 4
+    embeds each 4x4 patch (7x7 of them), one 3x3 convolution mixes neighbouring patches, batch norm after both, and
+    one linear layer (50k parameters). Everything after the first layer runs on 7x7 maps, so a training step costs
+    about a quarter of the LeNet-style `cnn`'s (Fashion-MNIST figures: bench/bench_fashion.py)."""
+    if len(in_shape) != 3:
+        raise ConfigError(f"model 'cnn_patch' needs image input, got input shape {in_shape}; use 'mlp' or 'linear'")
+    c, h, w = in_shape
+    if h < PATCH or w < PATCH:
+        raise ConfigError(f"model 'cnn_patch' needs images of at least {PATCH}x{PATCH} pixels, got {h}x{w}")
+    act = cfg.activation
+    return nn.Sequential(
+        nn.Conv2d(c, 32, PATCH, stride=PATCH, bias=False), nn.BatchNorm2d(32), build_activation(act),  # (B, 32, 7, 7)
+        nn.Conv2d(32, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), build_activation(act),  # (B, 64, 7, 7)
+        nn.Flatten(),
+        nn.Linear(64 * (h // PATCH) * (w // PATCH), n_out),
+    )
+
+
 ARCHITECTURES: dict[str, Callable[[RunConfig, tuple[int, ...], int], nn.Module]] = {
     "linear": build_linear,  # no hidden layer: logistic / linear regression
     "mlp": build_mlp,
     "ffn": build_ffn,
     "cnn": build_cnn,  # LeNet-style, 215k parameters: the Digits tab's CNN until 2026-11 (its checkpoints still load)
     "cnn_bn": build_cnn_bn,
+    "cnn_patch": build_cnn_patch,  # the Digits tab's defaults for Fashion-MNIST (dlcore/presets.py)
 }
-IMAGE_MODELS = ("ffn", "cnn", "cnn_bn")  # need 28x28 image input
+IMAGE_MODELS = ("ffn", "cnn", "cnn_bn", "cnn_patch")  # need 28x28 image input
 
 
 def count_params(model: nn.Module) -> int:
@@ -171,29 +194,3 @@ def forward_chunked(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([model(x[i:i + EVAL_CHUNK]) for i in range(0, len(x), EVAL_CHUNK)])
     finally:
         model.train(was_training)
-
-
-PATCH = 4  # cnn_patch: the side of the non-overlapping patches its first convolution embeds
-
-
-def build_cnn_patch(cfg: RunConfig, in_shape: tuple[int, ...], n_out: int) -> nn.Module:
-    """A convnet built for speed to accuracy on (1, 28, 28) images: one convolution with a 4x4 kernel and stride 4
-    embeds each 4x4 patch (7x7 of them), one 3x3 convolution mixes neighbouring patches, batch norm after both, and
-    one linear layer (50k parameters). Everything after the first layer runs on 7x7 maps, so a training step costs
-    about a quarter of the LeNet-style `cnn`'s (Fashion-MNIST figures: bench/bench_fashion.py)."""
-    if len(in_shape) != 3:
-        raise ConfigError(f"model 'cnn_patch' needs image input, got input shape {in_shape}; use 'mlp' or 'linear'")
-    c, h, w = in_shape
-    if h < PATCH or w < PATCH:
-        raise ConfigError(f"model 'cnn_patch' needs images of at least {PATCH}x{PATCH} pixels, got {h}x{w}")
-    act = cfg.activation
-    return nn.Sequential(
-        nn.Conv2d(c, 32, PATCH, stride=PATCH, bias=False), nn.BatchNorm2d(32), build_activation(act),  # (B, 32, 7, 7)
-        nn.Conv2d(32, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), build_activation(act),  # (B, 64, 7, 7)
-        nn.Flatten(),
-        nn.Linear(64 * (h // PATCH) * (w // PATCH), n_out),
-    )
-
-
-ARCHITECTURES["cnn_patch"] = build_cnn_patch  # the Digits tab's defaults for Fashion-MNIST (dlcore/presets.py)
-IMAGE_MODELS = (*IMAGE_MODELS, "cnn_patch")

@@ -16,7 +16,7 @@ import torch
 from dlcore import explain, plots, strokes
 from dlcore.errors import InputError
 from dlcore.models import forward_chunked
-from dlcore.predict import BlankCanvas, model_input, predict_image, sketch_to_ink, verdict
+from dlcore.predict import BlankCanvas, frame, model_input, predict_image, sketch_to_ink, verdict
 from dlcore.presets import preset
 from dlcore.teach import MAX_DRAWINGS, teach
 
@@ -127,7 +127,11 @@ def read(values: dict, state: dict | None = None, editor: gr.Sketchpad | None = 
     """A drawing or picture -> the top 3, the answer in words, the 28x28 the model saw, which model answered. The
     28x28 is kept in the session state for the views and for Teach."""
     tm = store.session_model(state, "digits")
-    img28 = model_input(tm, _drawing(values["sketch"], editor, state), settings.LIMITS)
+    return _answer(tm, model_input(tm, _drawing(values["sketch"], editor, state), settings.LIMITS), state)
+
+
+def _answer(tm, img28: np.ndarray, state: dict | None) -> dict:
+    """The outputs for the (28, 28) image the model sees; it is kept in the state for the views and for Teach."""
     probs = predict_image(tm, img28)
     if state is not None:
         state["seen"] = img28
@@ -158,12 +162,16 @@ def live(values: dict, state: dict | None = None, editor: gr.Sketchpad | None = 
         value = _drawing(values["sketch"], editor)
     except DrawingMissing:  # a picture not sent (yet): nothing to answer; the page's strokes or the next picture do
         return {}
-    if superseded(value, state):
-        return {}
     try:
-        return read({"sketch": value}, state, editor)
+        ink = sketch_to_ink(value, settings.LIMITS)  # read once, for the comparison and for the answer
     except BlankCanvas:
+        ink = None
+    if superseded(ink, state):
+        return {}
+    if ink is None:
         return _blank(state)
+    tm = store.session_model(state, "digits")
+    return _answer(tm, frame(tm, ink), state)
 
 
 def quick(values: dict, state: dict | None = None) -> dict:
@@ -194,20 +202,17 @@ def quick(values: dict, state: dict | None = None) -> dict:
         return _blank(state)
 
 
-def superseded(value, state: dict | None) -> bool:
-    """Whether the editor's picture `value` shows the drawing as it was before the strokes the page sent last (or
-    before the last Clear): the editor answers late (it reads its canvas back and uploads it), and an answer to an
-    older drawing must not replace the newer one's. A picture that matches neither tells the strokes no longer
-    describe the canvas: the page's strokes are then ignored until the next Clear, and the picture answers."""
+def superseded(ink: np.ndarray | None, state: dict | None) -> bool:
+    """Whether the editor's picture (its ink, as `sketch_to_ink` reads it; None for a blank canvas) shows the drawing
+    as it was before the strokes the page sent last (or before the last Clear): the editor answers late (it reads its
+    canvas back and uploads it), and an answer to an older drawing must not replace the newer one's. A picture that
+    matches neither tells the strokes no longer describe the canvas: the page's strokes are then ignored until the
+    next Clear, and the picture answers."""
     drawing = (state or {}).get("drawing")
     if drawing is None:
         return False
-    try:
-        ink = sketch_to_ink(value, settings.LIMITS)
-    except BlankCanvas:
+    if ink is None:
         ink = np.zeros((drawing.size[1], drawing.size[0]), dtype=np.float32)
-    except InputError:
-        return False  # `read` says what is wrong with it
     rel = strokes.relation(ink, drawing)
     if rel == strokes.OLDER:
         return True
