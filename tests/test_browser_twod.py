@@ -116,8 +116,9 @@ def test_the_network_view_changes_while_the_spiral_trains(page):
     # Stop, then a click on a tile opens that unit: layer 1's first shown tile (the tallest column starts at the top).
     # (Clicking while the picture is swapped for the next update several times a second is what a person does too,
     # but on a loaded machine the browser may show no loaded picture for long stretches; the click is what is tested)
-    page.get_by_role("button", name="Stop", exact=True).first.click()
-    page.get_by_text(re.compile(r"Stopped at epoch \d+/20000")).wait_for(timeout=60_000)
+    # (a page busy drawing live updates on a loaded machine can take over 30 s to take a click: wait as for a run)
+    page.get_by_role("button", name="Stop", exact=True).first.click(timeout=LONG)
+    page.get_by_text(re.compile(r"Stopped at epoch \d+/20000")).wait_for(timeout=LONG)
     for attempt in range(3):
         click_picture(page, "#network", (netview.SIDE + netview.TILE + netview.GAP_X + netview.TILE / 2) / 476,
                       (netview.TOP + netview.TILE / 2) / 436)
