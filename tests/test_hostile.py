@@ -95,7 +95,8 @@ def test_a_training_flood_cannot_lock_out_predictions(app, tmp_path):
     assert not any(e["success"] for e in ends) and refused + dropped == 66 and dropped <= settings.TRAIN_QUEUE + 2
     assert cores < 0.3, "the server is still busy after the flood"
     out = client.predict(**{**LONG, "points": 100, "epochs": 3}, api_name="/train_spiral")  # training is open again
-    assert "now used for predictions" in out[0]
+    # it ran and its model is in use: all 3 epochs, or as many as this app's 1 s job limit (ENV) allowed a busy machine
+    assert "now used for predictions" in out[0] or "The model trained so far is now in use" in out[0], out[0]
     with pytest.raises(Exception, match="activation 'nope' is unknown; choose from"):  # a refused dropdown value
         client.predict(**{**LONG, "activation": "nope"}, api_name="/train_spiral")
     log = (folder / "server.log").read_text()
