@@ -21,6 +21,20 @@ def page(browser, server):
     pg.close()
 
 
+def open_accordion(page, label: str, inside: str) -> None:
+    """Open the accordion until `inside` shows: a click that lands while the form above re-renders can miss, and a
+    closed accordion keeps its (hidden) file input, where a file set uploads out of sight."""
+    for _ in range(3):
+        if page.locator(inside).is_visible():
+            return
+        page.get_by_text(label).click()
+        try:
+            page.locator(inside).wait_for(state="visible", timeout=10_000)
+        except Exception:  # playwright's TimeoutError: look again, click again
+            pass
+    page.locator(inside).wait_for(state="visible", timeout=10_000)
+
+
 def status(page) -> str:
     return page.locator("#tables-status").inner_text()
 
@@ -69,7 +83,7 @@ def test_upload_train_predict_a_row_and_a_file_download_and_upload(page, tmp_pat
     # a file of rows: it comes back with a prediction column
     rows = tmp_path / "rows.csv"
     rows.write_text("age,city,visits\n70,Rome,1\n20,Rome,2\n33,,3\n")
-    page.get_by_text("Predict a file of rows").click()
+    open_accordion(page, "Predict a file of rows", "#tables-rows")
     page.locator("#tables-rows input[type=file]").set_input_files(str(rows))
     page.get_by_text("rows.csv").first.wait_for(timeout=30_000)
     page.locator("#tables-predict-file").click()
