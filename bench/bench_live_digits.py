@@ -77,7 +77,7 @@ def one_stroke(page, pad, points, *, quiet_ms: int = 1000, min_ms: int = 1500, t
     """Draw one stroke and wait until the page settles; the stroke's timings (ms from its pointerup) and labels."""
     n_up, n_frames, before = page.evaluate("() => [window.__bench.ups.length, window.__bench.frames.length,"
                                            " document.querySelector('#digit-seen img')?.getAttribute('src') || null]")
-    pad.stroke(points)
+    pad.stroke(points, steps=3)
     page.wait_for_function("(n) => window.__bench.ups.length > n", arg=n_up, timeout=5_000)
     waited = 0
     while waited < timeout_ms:

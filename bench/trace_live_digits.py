@@ -56,7 +56,7 @@ def main() -> None:
                 pad.clear()
                 page.wait_for_timeout(1500)
                 page.evaluate("() => window.__log.length = 0")
-                pad.stroke(strokes[0])
+                pad.stroke(strokes[0], steps=3)
                 page.wait_for_timeout(2500)
                 log = page.evaluate("() => window.__log")
                 up = next(t for t, k, d in log if k == 'UP')

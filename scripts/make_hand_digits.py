@@ -65,7 +65,7 @@ def browser_part(rng) -> list[tuple[np.ndarray, int, str]]:
                         pad.clear()
                         before = len(pad.composites)
                         for s in paths:
-                            pad.stroke(s)
+                            pad.stroke(s, steps=3)
                         drawn = pad.last_composite(before)
                         if (drawn < 128).sum() >= 50:
                             break

@@ -404,7 +404,7 @@ class BrowserPad:
         box = canvas.bounding_box()
         return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
-    def stroke(self, points, steps: int = 3) -> None:
+    def stroke(self, points, steps: int = 1) -> None:
         """One stroke through canvas px points (N, 2)."""
         cx, cy = self.centre()
         xy = [(cx + (x - CANVAS / 2) * self.scale, cy + (y - CANVAS / 2) * self.scale) for x, y in points]

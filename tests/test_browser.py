@@ -104,7 +104,7 @@ def draw(page, strokes) -> None:
         page.mouse.move(cx + stroke[0][0], cy + stroke[0][1])
         page.mouse.down()
         for x, y in stroke[1:]:
-            page.mouse.move(cx + x, cy + y, steps=8)
+            page.mouse.move(cx + x, cy + y, steps=2)
         page.mouse.up()
 
 
