@@ -445,7 +445,7 @@ class BrowserPad:
         self.ready()
         self.zoom = self.page.locator("#sketchpad .zoom-number").inner_text().strip()
         before = len(self.composites)
-        self.stroke([(CANVAS / 2 - 100, CANVAS / 2), (CANVAS / 2 + 100, CANVAS / 2)], steps=10)
+        self.stroke([(CANVAS / 2 - 100, CANVAS / 2), (CANVAS / 2 + 100, CANVAS / 2)], steps=2)
         ink = self.last_composite(before) < 128
         cols = np.flatnonzero(ink.any(0))
         rows = np.flatnonzero(ink.any(1))

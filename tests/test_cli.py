@@ -357,9 +357,10 @@ def test_boston_as_a_csv_with_text_chas_trains_to_the_same_spread(tmp_path, bost
 @pytest.mark.slow
 def test_mnist_embedded_cnn_reaches_097():
     s = train_json("--dataset", "mnist", "--mnist-source", "embedded", "--model", "cnn", "--optimizer", "adam",
-                   "--lr", "2e-3", "--batch-size", "64", "--epochs", "10", "--scheduler", "cosine")
+                   "--lr", "2e-3", "--batch-size", "64", "--epochs", "6", "--scheduler", "cosine")
     assert s["data_source"].startswith("embedded subset")
-    assert s["test_accuracy"] >= 0.97  # on the fixed 1,000 held-out digits; measured 0.975
+    # on the fixed 1,000 held-out digits; measured 0.975, 0.976, 0.975 with seeds 0-2 (10 epochs gave 0.975 too)
+    assert s["test_accuracy"] >= 0.97
 
 
 @pytest.mark.slow
