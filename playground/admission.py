@@ -75,6 +75,7 @@ class Gate:
     def __post_init__(self):
         self._push, self._process = self.queue.push, self.queue.process_events
         self._lock = asyncio.Lock()
+        self._held: set[str] = set()  # ids of training events in process_events, waiting for their listener
 
     # ---------------------------------------------------------------- the queue's state
     def _waiting(self) -> list:
@@ -195,6 +196,8 @@ class Gate:
         """Queue.process_events, but a training job starts only once its client listens (waiting up to the grace
         period, without using a core); one nobody listens to ends with a note instead."""
         if fn.concurrency_id == TRAIN:
+            held = {e._id for e in events}
+            self._held |= held
             try:
                 while True:
                     now = time.monotonic()
@@ -215,15 +218,25 @@ class Gate:
                 self.tally.cancelled_waiting += 1
                 await self._process(events, batch, begin_time, fn)
                 raise
+            finally:
+                self._held -= held
         return await self._process(events, batch, begin_time, fn)
 
-    def _drop(self, event) -> None:
-        """A training job whose client is not listening: ended, with the reason, should the client come back."""
-        note = (f"This training job was not run: no client listened for its result within {self.grace:g} s "
-                "(DLCORE_LISTEN_GRACE). Open the result stream right after joining the queue.")
+    def _drop(self, event, started: bool = False) -> None:
+        """A training job whose client is not listening: ended, with the reason, should the client come back (gradio
+        sends nothing for an event once it is no longer alive, so the note goes first)."""
+        if started:
+            title, note = "Stopped", (f"This training job was stopped: no client listened to its result for "
+                                      f"{self.grace:g} s (DLCORE_LISTEN_GRACE).")
+        else:
+            title, note = "Not run", (f"This training job was not run: no client listened for its result within "
+                                      f"{self.grace:g} s (DLCORE_LISTEN_GRACE). Open the result stream right after "
+                                      "joining the queue.")
+        if event.session_hash not in self.queue.pending_messages_per_session:  # forgotten meanwhile: a place again
+            self.queue.pending_messages_per_session[event.session_hash] = asyncio.Queue()
         self.queue.send_message(event, ProcessCompletedMessage(
-            output=error_payload(gr.Error(note, title="Not run", print_exception=False), True), success=False,
-            title="Not run"))
+            output=error_payload(gr.Error(note, title=title, print_exception=False), True), success=False,
+            title=title))
         event.alive = False
 
     # ---------------------------------------------------------------- the sweeper
@@ -237,8 +250,11 @@ class Gate:
                 self._drop(e)
                 self.tally.dropped_waiting += 1
         for e in self._running():
-            if e.concurrency_id == TRAIN and self.unheard(e.session_hash, e.enqueue_time, now):
-                e.alive = False  # Gradio stops the job at its next update and closes the generator
+            # one still waiting for its listener is process_events' to end (with its "not run" note); ending it here
+            # first, without a note, left its client's stream open for good if it came to listen after all
+            if e.concurrency_id == TRAIN and e._id not in self._held \
+                    and self.unheard(e.session_hash, e.enqueue_time, now):
+                self._drop(e, started=True)  # gradio stops the job at its next update and closes the generator
                 self.tally.dropped_running += 1
         busy = self.busy_sessions()
         for session, since in list(self.quiet_since.items()):

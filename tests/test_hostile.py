@@ -5,6 +5,7 @@ bounded; the rest check the same pieces in process. Figures (RSS, disk, CPU) are
 them side by side with the code before the change.
 """
 
+import asyncio
 import contextlib
 import os
 import time
@@ -240,6 +241,35 @@ def test_the_gate_never_pushes_out_a_listening_session(demo):
         gate.opened(sid)
     assert not gate._make_room("another") and len(pending) == pending.max_size
     pending.clear()
+
+
+def test_the_sweep_leaves_a_job_waiting_for_its_listener_and_tells_a_stopped_ones_client(demo):
+    """Two training jobs whose clients stopped listening past the grace period: one still held in process_events,
+    waiting for its listener, and one already running. The sweep leaves the held one to process_events (which ends it
+    with its "not run" note); before, the sweep could end it first, silently, and a client that came to listen after
+    all waited for good (the flood test's rare socket timeout). The running one is stopped with a note saying so."""
+    from gradio.queueing import Event
+
+    gate = admission.Gate(demo._queue)
+    fn = next(f for f in demo.fns.values() if f.api_name == "train_spiral")
+    held, running = (Event(uuid.uuid4().hex, fn, None, None) for _ in range(2))
+    pending = demo._queue.pending_messages_per_session
+    for e in (held, running):
+        e.enqueue_time -= gate.grace + 1
+        pending[e.session_hash] = asyncio.Queue()
+    gate._held.add(held._id)
+    demo._queue.active_jobs.append([held, running])
+    try:
+        gate.sweep()
+        assert held.alive and pending[held.session_hash].empty()
+        assert not running.alive and gate.tally.dropped_running == 1
+        note = pending[running.session_hash].get_nowait()
+        assert note.msg == "process_completed" and not note.success and note.event_id == running._id
+        assert "stopped: no client listened" in str(note.output)
+    finally:
+        demo._queue.active_jobs.remove([held, running])
+        for e in (held, running):
+            pending.pop(e.session_hash, None)
 
 
 def test_parked_image_blobs_are_bounded_and_dropped(monkeypatch):
