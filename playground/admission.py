@@ -232,8 +232,6 @@ class Gate:
             title, note = "Not run", (f"This training job was not run: no client listened for its result within "
                                       f"{self.grace:g} s (DLCORE_LISTEN_GRACE). Open the result stream right after "
                                       "joining the queue.")
-        if event.session_hash not in self.queue.pending_messages_per_session:  # forgotten meanwhile: a place again
-            self.queue.pending_messages_per_session[event.session_hash] = asyncio.Queue()
         self.queue.send_message(event, ProcessCompletedMessage(
             output=error_payload(gr.Error(note, title=title, print_exception=False), True), success=False,
             title=title))

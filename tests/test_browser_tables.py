@@ -24,15 +24,14 @@ def page(browser, server):
 def open_accordion(page, label: str, inside: str) -> None:
     """Open the accordion until `inside` shows: a click that lands while the form above re-renders can miss, and a
     closed accordion keeps its (hidden) file input, where a file set uploads out of sight."""
+    box = page.locator(inside)
     for _ in range(3):
-        if page.locator(inside).is_visible():
-            return
         page.get_by_text(label).click()
-        try:
-            page.locator(inside).wait_for(state="visible", timeout=10_000)
-        except Exception:  # playwright's TimeoutError: look again, click again
-            pass
-    page.locator(inside).wait_for(state="visible", timeout=10_000)
+        for _ in range(50):  # up to 10 s for it to open
+            if box.is_visible():
+                return
+            page.wait_for_timeout(200)
+    box.wait_for(state="visible", timeout=1_000)  # still hidden: fails, naming the box
 
 
 def status(page) -> str:
