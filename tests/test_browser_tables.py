@@ -83,8 +83,14 @@ def test_upload_train_predict_a_row_and_a_file_download_and_upload(page, tmp_pat
     rows = tmp_path / "rows.csv"
     rows.write_text("age,city,visits\n70,Rome,1\n20,Rome,2\n33,,3\n")
     open_accordion(page, "Predict a file of rows", "#tables-rows")
+    uploads = []  # the upload's HTTP answers: the file's name shows only after a 200 (CI timed out here twice)
+    page.on("response", lambda r: "/upload" in r.url and uploads.append((r.status, r.url.rsplit("/", 1)[-1])))
     page.locator("#tables-rows input[type=file]").set_input_files(str(rows))
-    page.get_by_text("rows.csv").first.wait_for(timeout=30_000)
+    try:
+        page.get_by_text("rows.csv").first.wait_for(timeout=30_000)
+    except Exception as e:  # playwright's TimeoutError: say what the server answered, and what the page showed
+        toasts = page.locator(".toast-body").all_inner_texts()
+        raise AssertionError(f"rows.csv never showed; upload answers {uploads}, toasts {toasts}") from e
     page.locator("#tables-predict-file").click()
     page.get_by_text(re.compile(r"3 of 3 rows predicted")).wait_for(timeout=30_000)
     with page.expect_download() as got:
