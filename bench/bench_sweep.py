@@ -8,8 +8,9 @@
    `--one-thread` times only the one-thread run: on a machine busy with other work, torch's two threads spin against
    them and take ten times as long).
    Sweep: `dlcore.sweep` on a local Ray with this machine's cores, one CPU per trial; "cold" includes starting Ray
-   (the first sweep of a process: the CLI's case), "warm" is a later sweep of the same process (the app's, or a
-   cluster's). Rounds interleave the two; medians. Every trial's final metrics must equal the one-thread trainer's.
+   (the first sweep of a process: the CLI's case), "warm" is a later sweep of the same process (the app's), run as the
+   app runs them: each sweep leaves warm trial processes for the next (`warm_next`, see dlcore.sweep). Rounds
+   interleave the two; medians. Every trial's final metrics must equal the one-thread trainer's.
 2. ASHA: a 27-setting grid (lr 1e-3,3e-3,1e-2 x activation relu,tanh,sigmoid x hidden 100;100,25;64,64) run fully
    (FIFO) and with ASHA (reduction factor 3, first rung at a 27th of the epochs): the best setting by held-out loss
    each way, and the share of the epochs ASHA trained.
@@ -105,7 +106,7 @@ def swept(spec: SweepSpec, storage: str, name: str, quiet: bool = True) -> tuple
     if quiet:
         settle()
     t0 = time.perf_counter()
-    result = sweep.run(spec, storage=storage, name=name)
+    result = sweep.run(spec, storage=storage, name=name, warm_next=True)  # as the app runs its sweeps
     return time.perf_counter() - t0, result
 
 

@@ -5,6 +5,15 @@ times a second, with every epoch since the last report; ASHA's rung epochs are a
 default: an in-process Ray on this machine's cores, bound to 127.0.0.1, with no dashboard and no usage statistics;
 a cluster with `address` (or RAY_ADDRESS). Ray is imported only when a sweep starts.
 
+Warm trial processes for a process's next sweep (local Ray only; the app asks for them, `run(warm_next=True)`). Tune
+runs a sweep's trials in actors it starts for that sweep and ends with it, and a fresh Ray worker pays seconds of CPU
+before its first epoch (Tune's trainable, torch, and torch._dynamo, which torch imports on a process's first
+optimizer): on a 2-core machine, a third of a 12-setting grid's time. So after such a sweep the local Ray asks its
+raylet for one idle worker per CPU (Ray's PrestartWorkers call, with Tune's trial runtime environment so that the next
+sweep's actors are placed on them, kept alive DLCORE_SWEEP_WARM_S seconds, 600 by default, 0 for none), and every
+worker started for this job runs `warm_worker` (Ray's worker set-up hook) as it starts. The call needs `grpcio`;
+without it sweeps work as before, only slower to start. A one-off sweep (the CLI's) asks for none: its process ends.
+
 A sweep lives in a folder (`storage/name`): Tune's experiment state, `sweep.json` (the spec), one `trials/<id>.jsonl`
 per trial (appended by the trial at each report as it trains, so nothing finished is lost when the driver dies), and
 at the end `results.csv` and `curves.csv`. `resume(path)` finishes what a crashed sweep left (finished trials are not
@@ -31,10 +40,16 @@ from .errors import ConfigError
 from .grid import SweepSpec, show_value, spec_from_dict
 from .limits import Limits, env_number
 
-REPORT_EVERY = 0.25  # seconds between a trial's reports to Tune; each carries every epoch record since the last
+REPORT_EVERY = 1.0  # seconds between a trial's reports to Tune; each carries every epoch record since the last
 MAX_FAILURES = 2  # retries of a trial whose worker died (a node lost), from scratch, wherever Ray places it
 ASHA_FACTOR = 3  # ASHA keeps the best third at each rung
 OBJECT_STORE_MB = env_number("DLCORE_RAY_OBJECT_STORE_MB", 200)  # trials pass no large objects; keep Ray small
+WARM_S = env_number("DLCORE_SWEEP_WARM_S", 600)  # how long idle warm trial processes wait for the next sweep; 0: none
+# Ray's worker set-up hook, given to the local Ray's processes through the variable Ray itself carries it in (set
+# before Ray starts: its raylet, and so every worker, inherits it)
+SETUP_HOOK_VAR = "__RAY_WORKER_PROCESS_SETUP_HOOK_ENV_VAR"
+WARM_HOOK = "dlcore.sweep.warm_worker"
+NO_JOB = "ffffffff"  # RAY_JOB_ID of the idle workers Ray starts with its node, before any job asks for them
 # Set before Ray starts (its processes inherit them): no usage statistics, the plain console reporter (silent at
 # verbose=0), no TensorBoard/CSV loggers (the trials write their own records), the experiment state saved every second.
 RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AIR_NEW_OUTPUT": "0", "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1",
@@ -46,6 +61,8 @@ _LOCK = threading.Lock()  # Ray start-up and trainable registration (Tune's regi
 _REGISTERED: dict[int, str] = {}  # threads per trial -> registered trainable name, for the current Ray session
 _SESSION: list = [None]  # the Ray session the registrations belong to
 _OWNER_EXIT = threading.Event()  # lets the thread that started Ray end once Ray is shut down
+_WARM = [0]  # how many warm trial processes the local Ray keeps ready (0: none, or a cluster)
+_WARMED: list = [None]  # in a Ray worker: when warm_worker finished (None: not warmed); in each trial's start line
 _HOOKS: dict[str, Hooks] = {}  # live sweeps of this process by key: what Tune's callbacks and stopper report to
 
 
@@ -76,9 +93,92 @@ def connect(address: str | None = None, cpus: int | None = None) -> str:
         if address:
             _init_from_lasting_thread(address=address, **common)
             return address
-        _init_from_lasting_thread(address="local", num_cpus=cpus or os.cpu_count() or 1, _node_ip_address="127.0.0.1",
-                                  object_store_memory=int(OBJECT_STORE_MB * 2**20), **common)
-        return "local"
+        cpus = cpus or os.cpu_count() or 1
+        warm = WARM_S > 0
+        hook = os.environ.get(SETUP_HOOK_VAR)
+        if warm and hook is None:
+            os.environ[SETUP_HOOK_VAR] = WARM_HOOK
+        try:
+            # no idle workers bound to this job at its start: they would have the job's runtime environment, not
+            # the one Tune gives its trials, so no trial could use them; warm_pool() starts the right ones
+            _init_from_lasting_thread(address="local", num_cpus=cpus, _node_ip_address="127.0.0.1",
+                                      object_store_memory=int(OBJECT_STORE_MB * 2**20),
+                                      _system_config={"prestart_worker_first_driver": not warm}, **common)
+        finally:
+            if warm and hook is None:
+                os.environ.pop(SETUP_HOOK_VAR, None)
+        _WARM[0] = cpus if warm else 0
+    return "local"
+
+
+def warm_pool() -> None:
+    """Ask the local Ray for idle trial processes for the next sweep (see the module's docstring); nothing on a
+    cluster, when turned off, or without grpcio. Workers already idle are not counted: the extras time out."""
+    if not _WARM[0]:
+        return
+    try:
+        import ray
+        from ray._private.grpc_utils import init_grpc_channel
+        from ray.core.generated import common_pb2, node_manager_pb2, node_manager_pb2_grpc, runtime_environment_pb2
+
+        me = ray.get_runtime_context()
+        node = next(n for n in ray.nodes() if n["NodeID"] == me.get_node_id())
+        request = node_manager_pb2.PrestartWorkersRequest(
+            language=common_pb2.PYTHON, job_id=bytes.fromhex(me.get_job_id()), num_workers=_WARM[0],
+            runtime_env_info=runtime_environment_pb2.RuntimeEnvInfo(serialized_runtime_env=_trial_runtime_env()),
+            keep_alive_duration_secs=int(WARM_S))
+        channel = init_grpc_channel(f"{node['NodeManagerAddress']}:{node['NodeManagerPort']}")
+        try:
+            node_manager_pb2_grpc.NodeManagerServiceStub(channel).PrestartWorkers(request, timeout=10)
+        finally:
+            channel.close()
+    except Exception as e:  # noqa: BLE001 - only a head start (grpcio missing, Ray's call changed): say so once
+        log.info("no warm trial processes for the next sweep (%s: %s); trials start cold", type(e).__name__, e)
+        _WARM[0] = 0
+
+
+def _trial_runtime_env() -> str:
+    """The runtime environment Tune gives its trial actors, serialized as Ray matches it against idle workers'
+    (Tune's own rule: its default variables and those of its list that are set here)."""
+    from ray.runtime_env import RuntimeEnv
+    from ray.tune.execution import class_cache
+
+    env = dict(class_cache.DEFAULT_ENV_VARS)
+    env.update({k: os.environ[k] for k in class_cache.ENV_VARS_TO_PROPAGATE if k in os.environ})
+    return RuntimeEnv(env_vars=env).serialize()
+
+
+def warm_worker() -> None:
+    """Ray's set-up hook for the local Ray's workers: pay a trial's first-use costs as the worker starts, not in its
+    first trial. Only in workers started for a job (the warm pool's and Tune's own): the idle ones Ray starts with
+    its node stay light. One epoch of the spiral preset imports torch, Tune's trainable and torch._dynamo, in a thread
+    at the trials' lowered priority (the app's predictions first; the worker's own threads keep theirs)."""
+    if os.environ.get("RAY_JOB_ID", NO_JOB) == NO_JOB:
+        return
+    worker = threading.Thread(target=_warm_up, name="sweep-warm-up")
+    worker.start()
+    worker.join()
+
+
+def _warm_up() -> None:
+    try:
+        import torch
+        from ray.tune.trainable import function_trainable  # noqa: F401
+
+        from .presets import preset
+        from .session import cached_data, lower_priority
+        from .train import Trainer
+
+        lower_priority()
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        cfg = preset("spiral", epochs=1, device="cpu")
+        for _ in Trainer(cfg, cached_data(cfg)).run():
+            pass
+        torch.set_num_threads(threads)  # a trial sets its own
+        _WARMED[0] = time.time()
+    except Exception as e:  # noqa: BLE001 - a failure would end the worker: logged, and left to the trial
+        log.warning("warming a Ray worker for sweeps failed: %s", e)
 
 
 def _init_from_lasting_thread(**kwargs) -> None:
@@ -118,6 +218,7 @@ def shutdown() -> None:
     with _LOCK:
         ray.shutdown()
         _REGISTERED.clear()
+        _WARM[0] = 0
         _OWNER_EXIT.set()
 
 
@@ -198,7 +299,8 @@ def _trial(config: dict) -> None:
     cfg = RunConfig.from_json(config["_base"]).replace(**trial_settings(config))
     trainer = Trainer(cfg, trial_data(cfg, config["_data"]))
     node = ray.get_runtime_context().get_node_id()
-    records.write({"start": time.time(), "node_id": node, "name": trial_name(config), "config": _shown_config(config)})
+    records.write({"start": time.time(), "node_id": node, "pid": os.getpid(), "warmed": _WARMED[0],
+                   "name": trial_name(config), "config": _shown_config(config)})
     rungs, batch, last = set(config["_rungs"]), [], time.monotonic()
     for rec in trainer.run():
         if rec.done:
@@ -384,8 +486,9 @@ def buildable(spec: SweepSpec, limits: Limits) -> Callable[[RunConfig], None]:
 
 def run(spec: SweepSpec, *, storage: str | Path | None = None, name: str = "", address: str | None = None,
         on_update: Callable[[dict], None] | None = None, should_stop: Callable[[], bool] | None = None,
-        limits: Limits | None = None) -> SweepResult:
-    """Check the spec (every refusal before any trial starts), then run it on Ray Tune; the table and curves."""
+        limits: Limits | None = None, warm_next: bool = False) -> SweepResult:
+    """Check the spec (every refusal before any trial starts), then run it on Ray Tune; the table and curves.
+    `warm_next`: this process will sweep again (the app), so leave warm trial processes for it (see the module)."""
     limits = limits or Limits.from_env()
     spec = spec.check(limits, buildable(spec, limits))
     path = Path(storage or default_storage()).expanduser().resolve() / (name or _default_name(spec))
@@ -395,7 +498,11 @@ def run(spec: SweepSpec, *, storage: str | Path | None = None, name: str = "", a
     path.mkdir(parents=True, exist_ok=True)
     meta = {"spec": _spec_json(spec), "address": where, "started": time.time()}
     (path / "sweep.json").write_text(json.dumps(meta, indent=1))
-    _fit(spec, path, on_update, should_stop, restore=False)
+    try:
+        _fit(spec, path, on_update, should_stop, restore=False)
+    finally:
+        if warm_next:
+            warm_pool()  # the trials' processes end with the sweep: new ones for the next
     return finish(path)
 
 

@@ -214,6 +214,53 @@ def test_stop_ends_every_trial_of_the_sweep(local_ray, monkeypatch):
         assert '"ended": "stopped"' in f.read_text()
 
 
+def ray_workers_of_this_job() -> dict[int, float]:
+    """This job's Ray worker processes here: {pid: CPU seconds so far} (root reads every process's environment)."""
+    job = f"RAY_JOB_ID={ray_job()}".encode()
+    workers = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            # a Ray worker names itself "ray::IDLE", "ray::<actor>" ...; its job is in its environment
+            if (proc / "cmdline").read_bytes().startswith(b"ray::") and job in (proc / "environ").read_bytes():
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+                workers[int(proc.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return workers
+
+
+def trial_starts(result: sweep.SweepResult) -> list[dict]:
+    return [sweep.TrialFile(f).read()[0] for f in sorted((result.path / "trials").glob("*.jsonl"))]
+
+
+def ray_job() -> str:
+    import ray
+
+    return ray.get_runtime_context().get_job_id()
+
+
+def test_the_apps_next_sweep_starts_in_warm_trial_processes(local_ray, tmp_path):
+    """After a sweep that asks for it (the app's), Ray keeps one warmed worker per CPU, and the next sweep's trials
+    run in them: every trial's process finished its warm-up before that sweep began."""
+    spec = SweepSpec(SMALL.replace(epochs=30), (parse_axis("lr=1e-3,1e-2"), parse_axis("activation=relu,tanh")),
+                     max_concurrent=2)
+    first = trial_starts(sweep.run(spec, storage=tmp_path, name="first", warm_next=True))
+    deadline, before = time.monotonic() + 120, {}
+    while time.monotonic() < deadline:  # until two new workers of this job exist and have gone idle
+        time.sleep(1)
+        now = {pid: cpu for pid, cpu in ray_workers_of_this_job().items() if pid not in {s["pid"] for s in first}}
+        idle = [pid for pid, cpu in now.items() if pid in before and cpu - before[pid] < 0.02]
+        if len(idle) >= 2:
+            break
+        before = now
+    else:
+        pytest.fail(f"no two idle warm workers after the first sweep: {before}")
+    t0 = time.time()
+    starts = trial_starts(sweep.run(spec, storage=tmp_path, name="second"))
+    assert len(starts) == 4 and all(s["warmed"] is not None and s["warmed"] < t0 for s in starts), starts
+    assert {s["pid"] for s in starts} <= set(idle), (starts, idle)
+
+
 def test_spiral_table_as_a_sweep_puts_the_spread_beside_the_seeds_number(local_ray, tmp_path):
     result = seedsweep.spiral_table(2, rows=[1], storage=tmp_path)  # the sigmoid row, on seeds 0 and 1
     (row,) = result["rows"]

@@ -176,7 +176,8 @@ def run_comparison(values: dict, queue: list | None, slot: dict | None = None) -
     def work(job: Job) -> sweep.SweepResult:
         return sweep.run(spec, storage=SWEEP_DIR, name=f"compare-{time.strftime('%Y%m%d-%H%M%S')}-{id(job):x}",
                          on_update=live.update, limits=settings.LIMITS,
-                         should_stop=lambda: job.stopping() or time.monotonic() > deadline)
+                         should_stop=lambda: job.stopping() or time.monotonic() > deadline,
+                         warm_next=True)  # the app sweeps again: warm trial processes for the next
 
     if slot.stopped_before_start():
         yield {"status": "⏹️ Stopped before it started."}
