@@ -100,7 +100,8 @@ def connect(address: str | None = None, cpus: int | None = None) -> str:
             os.environ[SETUP_HOOK_VAR] = WARM_HOOK
         try:
             # no idle workers bound to this job at its start: they would have the job's runtime environment, not
-            # the one Tune gives its trials, so no trial could use them; warm_pool() starts the right ones
+            # the one Tune gives its trials, so no trial could use them; warm_pool() starts the right ones, after a
+            # sweep that asks for them
             _init_from_lasting_thread(address="local", num_cpus=cpus, _node_ip_address="127.0.0.1",
                                       object_store_memory=int(OBJECT_STORE_MB * 2**20),
                                       _system_config={"prestart_worker_first_driver": not warm}, **common)
