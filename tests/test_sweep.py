@@ -286,3 +286,19 @@ def test_asha_rungs_are_tunes():
         tune = sorted(m for m, _ in ASHAScheduler(time_attr="epoch", metric="m", mode="min", max_t=max_t,
                                                   grace_period=grace, reduction_factor=3)._brackets[0]._rungs)
         assert ours == tune
+
+
+def test_asha_trains_the_grid_in_a_seeded_random_order_and_shows_it_as_written(tmp_path):
+    """Async ASHA lets the first trials at a rung go on, so ASHA sweeps run their grid cells shuffled (seeded); each
+    trial is named, and the table ordered, as the grid was written."""
+    spec = SweepSpec(SMALL, (parse_axis("lr=1e-3,1e-2"), parse_axis("activation=relu,tanh,sigmoid")), scheduler="asha")
+    space = sweep._param_space(spec, tmp_path)
+    cells = space["_cell"]["grid_search"]
+    assert sorted(c["_i"] for c in cells) == list(range(6)) and [c["_i"] for c in cells] != list(range(6))
+    assert cells == sweep._param_space(spec, tmp_path)["_cell"]["grid_search"]  # the same order for the same seed
+    names = {c["_i"]: sweep.trial_name({**space, "_cell": c}) for c in cells}
+    assert [names[i] for i in range(6)] == [f"lr={lr} activation={a}" for lr in ("0.001", "0.01")
+                                            for a in ("relu", "tanh", "sigmoid")]
+    assert sweep.trial_settings({**space, "_cell": cells[0]})["lr"] in (1e-3, 1e-2)
+    fifo = sweep._param_space(SweepSpec(SMALL, spec.axes), tmp_path)
+    assert "_cell" not in fifo and fifo["lr"] == {"grid_search": [1e-3, 1e-2]}  # FIFO: the grid as written
