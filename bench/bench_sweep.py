@@ -165,6 +165,10 @@ def asha(epochs: int, storage: str) -> dict:
           f"{early.epochs_trained:,} of {early.epochs_possible:,} epochs ({share:.0%}; target <= 50 %); "
           f"{sum(r['status'] == 'stopped early' for r in early.trials)} trials stopped early; same best: {same}",
           flush=True)
+    if not same:  # what ASHA did with the full run's best
+        row = next(r for r in early.trials if r["name"] == full.best["name"])
+        print(f"   under ASHA, {row['name']}: {row['status']} after {row['epochs']} epochs, test loss "
+              f"{row.get('test_loss')}", flush=True)
     return {"settings": len(full.trials), "epochs": epochs, "best_full": full.best["name"],
             "best_asha": early.best["name"], "same_best": same, "epochs_share": share, "seconds_full": t_full,
             "seconds_asha": t_asha, "stopped_early": sum(r["status"] == "stopped early" for r in early.trials)}

@@ -315,6 +315,7 @@ def _trial(config: dict) -> None:
     records.write({"start": time.time(), "node_id": node, "pid": os.getpid(), "warmed": _WARMED[0],
                    "name": trial_name(config), "config": _shown_config(config)})
     rungs, batch, last = set(config["_rungs"]), [], time.monotonic()
+    every = config.get("_report_every", REPORT_EVERY)  # the driver's (a sweep restored from an older folder: ours)
     for rec in trainer.run():
         if rec.done:
             final = {**_epoch_record(rec), "final": True, "status": rec.status, "message": rec.message,
@@ -326,7 +327,10 @@ def _trial(config: dict) -> None:
             continue
         batch.append(_epoch_record(rec))
         now = time.monotonic()
-        if rec.epoch in rungs or now - last >= REPORT_EVERY:
+        # the last epoch goes out only with the final record: reported alone, ASHA (which stops every trial at its
+        # max_t) could end the trial there before the final record is written, and a trial that trained every epoch
+        # would read "stopped early" (seen once: the bench's best setting left out of ASHA's ranking)
+        if rec.epoch < cfg.epochs and (rec.epoch in rungs or now - last >= every):
             # the file gets the epochs at each report, in one write rather than an open per epoch: it holds every
             # epoch Tune was told of (ASHA stops a trial while it waits in this report); a killed worker loses at
             # most the epochs since the last report, which its retry trains again
@@ -481,7 +485,7 @@ def _param_space(spec: SweepSpec, records: Path) -> dict:
         space = _shuffled_grid(space, spec)
     rungs = asha_rungs(spec.max_epochs, asha_grace(spec)) if spec.scheduler == "asha" else []
     space.update({"_base": spec.base.to_json(), "_data": spec.data, "_threads": spec.threads, "_rungs": rungs,
-                  "_records": str(records)})
+                  "_records": str(records), "_report_every": REPORT_EVERY})
     return space
 
 

@@ -302,3 +302,16 @@ def test_asha_trains_the_grid_in_a_seeded_random_order_and_shows_it_as_written(t
     assert sweep.trial_settings({**space, "_cell": cells[0]})["lr"] in (1e-3, 1e-2)
     fifo = sweep._param_space(SweepSpec(SMALL, spec.axes), tmp_path)
     assert "_cell" not in fifo and fifo["lr"] == {"grid_search": [1e-3, 1e-2]}  # FIFO: the grid as written
+
+
+def test_asha_counts_a_trial_that_trained_every_epoch_as_finished(local_ray, tmp_path, monkeypatch):
+    """With a report after every epoch, ASHA (which stops each trial at its max_t) used to end the trials that
+    reached the last epoch before their final record: they read "stopped early" and left the ranking."""
+    monkeypatch.setattr(sweep, "REPORT_EVERY", 0.0)  # the trials get it through their config
+    spec = SweepSpec(SMALL.replace(epochs=27), (parse_axis("lr=1e-3,1e-2"), parse_axis("activation=relu,tanh")),
+                     scheduler="asha", max_concurrent=2)
+    result = sweep.run(spec, storage=tmp_path, name="every-epoch")
+    full = [r for r in result.trials if r["epochs"] == 27]
+    assert full and all(r["status"] == "finished" for r in full), [(r["name"], r["status"], r["epochs"]) for r in
+                                                                    result.trials]
+    assert result.best is not None and result.best["epochs"] == 27
