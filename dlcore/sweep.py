@@ -170,14 +170,13 @@ def _warm_up() -> None:
 
         from .presets import preset
         from .session import cached_data, lower_priority
-        from .train import Trainer
+        from .train import train
 
         lower_priority()
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         cfg = preset("spiral", epochs=1, device="cpu")
-        for _ in Trainer(cfg, cached_data(cfg)).run():
-            pass
+        train(cfg, cached_data(cfg))
         torch.set_num_threads(threads)  # a trial sets its own
         _WARMED[0] = time.time()
     except Exception as e:  # noqa: BLE001 - a failure would end the worker: logged, and left to the trial
@@ -481,9 +480,10 @@ def _param_space(spec: SweepSpec, records: Path) -> dict:
     space = {a.name: a.domain() for a in spec.axes}
     if spec.runs:
         space["_run"] = tune.grid_search([{"name": n, "settings": _jsonable(s)} for n, s in spec.runs])
+    rungs = []
     if spec.scheduler == "asha":
         space = _shuffled_grid(space, spec)
-    rungs = asha_rungs(spec.max_epochs, asha_grace(spec)) if spec.scheduler == "asha" else []
+        rungs = asha_rungs(spec.max_epochs, asha_grace(spec))
     space.update({"_base": spec.base.to_json(), "_data": spec.data, "_threads": spec.threads, "_rungs": rungs,
                   "_records": str(records), "_report_every": REPORT_EVERY})
     return space
