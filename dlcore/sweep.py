@@ -22,6 +22,7 @@ trained again); `load(path)` opens its table and curves later without Ray.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
@@ -97,21 +98,35 @@ def connect(address: str | None = None, cpus: int | None = None) -> str:
             return address
         cpus = cpus or os.cpu_count() or 1
         warm = WARM_S > 0
-        hook = os.environ.get(SETUP_HOOK_VAR)
-        if warm and hook is None:
-            os.environ[SETUP_HOOK_VAR] = WARM_HOOK
-        try:
+        # Ray's processes inherit these as they start: the hook, and where dlcore is, since a worker imports the
+        # hook before Ray gives it the driver's path (without it, an app run from a checkout without `pip install
+        # -e .` had every worker die on the hook, and every trial with it)
+        hook = {SETUP_HOOK_VAR: WARM_HOOK} if warm and SETUP_HOOK_VAR not in os.environ else {}
+        root = str(Path(__file__).resolve().parents[1])
+        with _environment(**hook, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)):
             # no idle workers bound to this job at its start: they would have the job's runtime environment, not
             # the one Tune gives its trials, so no trial could use them; warm_pool() starts the right ones, after a
             # sweep that asks for them
             _init_from_lasting_thread(address="local", num_cpus=cpus, _node_ip_address="127.0.0.1",
                                       object_store_memory=int(OBJECT_STORE_MB * 2**20),
                                       _system_config={"prestart_worker_first_driver": not warm}, **common)
-        finally:
-            if warm and hook is None:
-                os.environ.pop(SETUP_HOOK_VAR, None)
         _WARM[0] = cpus if warm else 0
     return "local"
+
+
+@contextlib.contextmanager
+def _environment(**values: str):
+    """Set environment variables for the block, then put back what was there."""
+    before = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def warm_pool() -> None:

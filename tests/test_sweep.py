@@ -261,6 +261,22 @@ def test_the_apps_next_sweep_starts_in_warm_trial_processes(local_ray, tmp_path)
     assert {s["pid"] for s in starts} <= set(idle), (starts, idle)
 
 
+def test_the_local_rays_workers_find_dlcore_where_the_driver_did(local_ray):
+    """A worker imports the warm-up hook (dlcore.sweep) before Ray gives it the driver's path: the app run from a
+    checkout with only `pip install -r requirements.txt` had every worker die on it. The local Ray's processes now
+    start with dlcore's folder first on their PYTHONPATH."""
+    import ray
+
+    sweep.connect()
+    root = str(Path(sweep.__file__).resolve().parents[1])
+
+    @ray.remote(num_cpus=0)
+    def where() -> str:
+        return os.environ.get("PYTHONPATH", "")
+
+    assert ray.get(where.remote(), timeout=120).split(os.pathsep)[0] == root
+
+
 def test_spiral_table_as_a_sweep_puts_the_spread_beside_the_seeds_number(local_ray, tmp_path):
     result = seedsweep.spiral_table(2, rows=[1], storage=tmp_path)  # the sigmoid row, on seeds 0 and 1
     (row,) = result["rows"]
