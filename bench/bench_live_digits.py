@@ -35,8 +35,13 @@ import numpy as np
 sys.path.insert(0, str(common.ROOT / "tests"))
 import handdigits as H  # noqa: E402
 
+# before the page's own scripts (an init script), so that its capture listener on the window hears every pointerup
+# first, before the app's hold (assets.DIGIT_HOLD_JS) keeps it from the rest of the page; the replayed one is not timed
+UPS = """window.__bench = {frames: [], ups: [], inflight: 0, requests: []};
+window.addEventListener('pointerup', (e) => { if (e.isTrusted) window.__bench.ups.push(e.timeStamp); }, true);"""
+
 WATCH = """() => {
-  const W = window.__bench = {frames: [], ups: [], inflight: 0, requests: []};
+  const W = window.__bench;
   const label = () => {
     const top = document.querySelector('#digit-label [data-testid="label-output-value"] h2, '
                                         + '#digit-label [data-testid="label-output-value"]');
@@ -53,7 +58,6 @@ WATCH = """() => {
   for (const sel of ['#digit-label', '#digit-answer', '#digit-seen']) {
     seen.observe(document.querySelector(sel), {subtree: true, childList: true, characterData: true, attributes: true});
   }
-  document.addEventListener('pointerup', (e) => W.ups.push(e.timeStamp), true);
   const of = window.fetch;
   window.fetch = async function(...a) {
     const u = (typeof a[0] === 'string' ? a[0] : a[0].url) || '';
@@ -65,8 +69,9 @@ WATCH = """() => {
 
 
 ARM = """(on) => {  // "quick": the page's script sends its strokes; "editor only": it tells the server it stands aside
-  const L = window.__digitStrokes;
+  const L = window.__digitStrokes;  // (and does not hold the editor back)
   L.realProps = L.realProps || L.props;
+  L.hold = on;
   if (on) { L.props = L.realProps; return; }
   L.realProps.value = {seq: ++L.seq, canvas: [280, 280], strokes: null};
   L.props = {};
@@ -185,9 +190,9 @@ class _Pad(H.BrowserPad):
         page.on("response", self._uploaded)
 
     @classmethod
-    def open(cls, browser, url: str) -> tuple:
-        """The Digits tab in a new page, and its pad calibrated: (page, pad)."""
-        page = H.digits_page(browser, url, settle_ms=1500)
+    def open(cls, browser, url: str, init_script: str = UPS) -> tuple:
+        """The Digits tab in a new page (`init_script` run before the page's own), and its pad calibrated."""
+        page = H.digits_page(browser, url, settle_ms=1500, init_script=init_script)
         pad = cls(page)
         pad.calibrate()
         return page, pad

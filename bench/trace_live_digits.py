@@ -21,7 +21,6 @@ from bench_live_digits import _Pad  # noqa: E402
 from playground.serve import chromium, start_app, stop_app  # noqa: E402
 
 HOOK = """() => {
-  window.__log = [];
   const L = (k, d) => window.__log.push([performance.now(), k, d]);
   const of = window.fetch;
   window.fetch = async function(...a) {
@@ -36,18 +35,25 @@ HOOK = """() => {
         + (m.target.className || m.target.nodeName || '').toString().slice(0, 40))))
       .observe(document.querySelector(sel), {subtree: true, childList: true, characterData: true, attributes: true});
   }
-  document.addEventListener('pointerup', (e) => window.__log.push([e.timeStamp, 'UP', '']), true);
   new PerformanceObserver((list) => list.getEntries().forEach((e) => window.__log.push([e.startTime, 'longtask',
       Math.round(e.duration) + ' ms']))).observe({type: 'longtask', buffered: false});
   document.addEventListener('pointerdown', (e) => window.__log.push([e.timeStamp, 'DOWN', '']), true);
 }"""
+
+# before the page's scripts, so it hears the pointerup before the app's hold (assets.DIGIT_HOLD_JS) keeps it from the
+# page; the replay the editor gets later is logged as REPLAY
+UPS = """window.__log = [];
+window.addEventListener('pointerup', (e) => {
+  window.__log.push([e.isTrusted ? e.timeStamp : performance.now(), e.isTrusted ? 'UP' : 'REPLAY', '']);
+  if (e.isTrusted) window.__log.push([performance.now(), 'UP handled', '']);
+}, true);"""
 
 
 def main() -> None:
     proc, url, _ = start_app()
     try:
         with chromium() as browser:
-            page, pad = _Pad.open(browser, url)
+            page, pad = _Pad.open(browser, url, init_script=UPS)
             page.evaluate(HOOK)
             rng = np.random.default_rng(0)
             name = "3-round"

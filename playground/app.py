@@ -13,7 +13,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from . import admission, sessions, settings, store
-from .assets import CSS
+from .assets import CSS, digit_hold_head
 from .settings import DEVICE_CHOICES, DOWNLOAD_DIR, remove_download_dir
 from .tabs import about, digits, seedlab, spiral, tables
 from .training import warm_up
@@ -90,7 +90,8 @@ def launch(demo: gr.Blocks, **kwargs):
     # server starts, not by the first user
     if os.environ.get("DLCORE_WARM_UP", "1") != "0":  # 0: off (bench/bench_first_update.py compares)
         threading.Thread(target=warm_up, args=(spiral.SPEC,), name="warm-up", daemon=True).start()
-    options = {"ssr_mode": False, "css": CSS, "max_file_size": settings.LIMITS.max_upload_bytes, "show_error": True,
+    options = {"ssr_mode": False, "css": CSS, "head": digit_hold_head(), "show_error": True,
+               "max_file_size": settings.LIMITS.max_upload_bytes,
                "allowed_paths": [str(DOWNLOAD_DIR)], "app_kwargs": app_kwargs, **kwargs}
     if not options.get("prevent_thread_lock"):
         _close_on_signals(demo)

@@ -134,9 +134,16 @@ if (!L.installed) {
     }
     return n * box;
   };
+  const lighten = (a) => {  // the faint drop shadow round the drawing square (a blur filter, 4 passes) doubles the cost
+    a.__dlcoreLight = true;  // of every frame the editor draws in software (no GPU): one pass looks the same at 2 px
+    const walk = (n) => { for (const f of n.filters || []) if (f && f.quality > 1) f.quality = 1;
+                          (n.children || []).forEach(walk); };
+    walk(a.stage);
+  };
   document.addEventListener('pointerdown', (e) => {
     const a = app();
     if (!a || e.target !== a.canvas) return;
+    if (!a.__dlcoreLight) lighten(a);
     if (L.pen) { off('a second pointer'); return; }
     if (!L.on) return;
     const t = tool();
@@ -152,19 +159,22 @@ if (!L.installed) {
   document.addEventListener('pointermove', (e) => {
     if (L.pen && e.pointerId === L.pen.id) L.pen.points.push(local(L.pen.a, L.pen.ic, e));
   }, true);
-  document.addEventListener('pointerup', (e) => {
-    if (!L.pen || e.pointerId !== L.pen.id) return;
+  const up = (e) => {  // a stroke's end: send the strokes; the editor to hold back (DIGIT_HOLD_JS) while they answer
+    if (!L.pen || e.pointerId !== L.pen.id) return null;
     const s = L.pen;
     L.pen = null;
     L.strokes.push({points: s.points, size: s.size, color: s.color});
     L.points += s.points.length;
     L.work += cost(s);
     if (L.strokes.length > CFG.max_strokes || L.points > CFG.max_points || L.work > CFG.max_work) {
-      off('a drawing over the limits'); return;
+      off('a drawing over the limits'); return null;
     }
     L.up = e.timeStamp;
     send();
-  }, true);
+    return L.hold === false ? null : s.a;
+  };
+  if (window.__digitHold) window.__digitHold.onUp = up;  // called from the window's capture phase, before PixiJS
+  else document.addEventListener('pointerup', up, true);  // no hold script in the page: answer without holding
   document.addEventListener('pointercancel', (e) => { if (L.pen && e.pointerId === L.pen.id) off('a cancelled stroke'); },
                             true);
   document.addEventListener('click', (e) => {
@@ -191,3 +201,76 @@ def digit_strokes_js(canvas: tuple[int, int], radius: float, color: str, limits:
 
     cfg = {"canvas": list(canvas), "size": radius, "color": color, **limits}
     return DIGIT_STROKES_JS.replace("__CONFIG__", json.dumps(cfg))
+
+
+# Digits, answer as you draw (2): the editor's own work at a stroke's end (committing the stroke, then redrawing its
+# canvas every frame for half a second and reading it back three times, all under software WebGL on a machine without
+# a GPU) holds the page's main thread for 0.5-1 s, and the quick answer (its request's reply, the result stream, the
+# label's update and paint) waits behind it. So when the quick path has sent a stroke, the pointerup is held back from
+# the editor (PixiJS listens for it on the window in the capture phase; this script is in the page's <head>, so its
+# listener comes first) and the editor's render loop is paused, until the answer's 28x28 view has been painted (at most
+# MAX_MS): then the same pointerup is given to the editor, which commits the stroke, sends its picture (the authority,
+# as before) and redraws. While held, pointer moves are kept from the editor (it would take them for the pressed
+# brush) and the last is given to it on release; a new pointerdown releases first. The stroke on screen is the one the
+# editor drew while it was being drawn. `window.__digitHold.onUp` is set by DIGIT_STROKES_JS.
+DIGIT_HOLD_JS = """
+(() => {
+  if (window.__digitHold) return;
+  const H = window.__digitHold = {held: null, onUp: null, holds: 0, released: [], MAX_MS: __MAX_MS__};
+  const replay = (type, e, target) => {
+    const r = new PointerEvent(type, {bubbles: true, cancelable: true, composed: true, pointerId: e.pointerId,
+      pointerType: e.pointerType, isPrimary: e.isPrimary, clientX: e.clientX, clientY: e.clientY, screenX: e.screenX,
+      screenY: e.screenY, button: e.button, buttons: e.buttons, pressure: e.pressure, width: e.width, height: e.height,
+      tiltX: e.tiltX, tiltY: e.tiltY, altKey: e.altKey, ctrlKey: e.ctrlKey, metaKey: e.metaKey, shiftKey: e.shiftKey});
+    r.__replayed = true;
+    (target && target.isConnected ? target : document).dispatchEvent(r);
+  };
+  const seen = () => document.querySelector('#digit-seen img')?.getAttribute('src') || null;
+  H.release = (why) => {
+    const h = H.held;
+    if (!h) return;
+    H.held = null;
+    clearTimeout(h.timer);
+    if (h.watch) h.watch.disconnect();
+    H.released.push({why, ms: performance.now() - h.t});
+    if (H.released.length > 50) H.released.shift();
+    replay('pointerup', h.up, h.target);
+    if (h.move) replay('pointermove', h.move, h.moveTarget);
+    if (h.app.ticker && !h.app.ticker.started) h.app.ticker.start();
+  };
+  window.addEventListener('pointerup', (e) => {
+    if (e.__replayed || !H.onUp) return;
+    if (H.held) H.release('another pointer');
+    const app = H.onUp(e);
+    if (!app) return;
+    e.stopImmediatePropagation();
+    const h = H.held = {up: e, target: e.target, app, t: performance.now(), move: null, moveTarget: null};
+    H.holds += 1;
+    if (app.ticker && app.ticker.started) app.ticker.stop();
+    const before = seen(), view = document.querySelector('#digit-seen');
+    if (view) {  // released once the answer's new 28x28 view has been painted (a frame, then a task)
+      h.watch = new MutationObserver(() => {
+        if (H.held === h && seen() !== before) {
+          h.watch.disconnect();
+          requestAnimationFrame(() => setTimeout(() => { if (H.held === h) H.release('answered'); }, 0));
+        }
+      });
+      h.watch.observe(view, {subtree: true, childList: true, attributes: true});
+    }
+    h.timer = setTimeout(() => { if (H.held === h) H.release('timeout'); }, H.MAX_MS);
+  }, true);
+  window.addEventListener('pointermove', (e) => {
+    if (!H.held || e.__replayed) return;
+    e.stopImmediatePropagation();
+    H.held.move = e; H.held.moveTarget = e.target;
+  }, true);
+  for (const type of ['pointerdown', 'pointercancel']) {
+    window.addEventListener(type, (e) => { if (H.held && !e.__replayed) H.release(type); }, true);
+  }
+})();
+"""
+
+
+def digit_hold_head(max_ms: int = 400) -> str:
+    """The <head> script of DIGIT_HOLD_JS (for `launch(head=...)`): the editor waits at most `max_ms` for an answer."""
+    return "<script>" + DIGIT_HOLD_JS.replace("__MAX_MS__", str(int(max_ms))) + "</script>"

@@ -333,9 +333,12 @@ def accuracy(tm, hand: HandSet, predict=None) -> dict:
 
 # ---------------------------------------------------------------- drawing in a real browser
 
-def digits_page(browser, url: str, settle_ms: int = 0):
-    """A desktop page on the Digits tab with the Sketchpad's canvas ready (and `settle_ms` more for its toolbar)."""
+def digits_page(browser, url: str, settle_ms: int = 0, init_script: str | None = None):
+    """A desktop page on the Digits tab with the Sketchpad's canvas ready (and `settle_ms` more for its toolbar);
+    `init_script` runs before the page's own scripts."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    if init_script:
+        page.add_init_script(init_script)
     page.goto(url)
     page.get_by_role("tab", name="Digits").click()
     page.locator("#sketchpad canvas").first.wait_for(timeout=60_000)

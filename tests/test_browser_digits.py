@@ -84,11 +84,9 @@ def test_the_answer_comes_before_the_editor_sends_its_picture(page, pad):
     editor_calls = re.compile(r"/gradio_api/component_server")
     page.route(editor_calls, lambda route: held.append(route))  # not continued: the editor's picture waits
     try:
-        page.evaluate("() => { window.__upAt = null; document.addEventListener('pointerup', "
-                      "(e) => { window.__upAt = e.timeStamp; }, {capture: true, once: true}); }")
         draw(pad, "7-plain")
         page.wait_for_function(f"() => /7/.test(document.querySelector('{ANSWER}')?.innerText || '')", timeout=30_000)
-        shown = page.evaluate("() => performance.now() - window.__upAt")
+        shown = page.evaluate("() => performance.now() - window.__digitStrokes.up")  # the pointerup's timeStamp
         print(f"\nanswer shown {shown:.0f} ms after the pointer went up; the editor had made {len(held)} requests")
         assert not page.evaluate("() => window.__digitStrokes.why"), "the page stopped following the pointer"
         for _ in range(100):  # the editor's own request does come, and is the one held back
@@ -105,6 +103,53 @@ def test_the_answer_comes_before_the_editor_sends_its_picture(page, pad):
     page.wait_for_function("(s) => document.querySelector('#digit-seen img')?.getAttribute('src') !== s", arg=before,
                            timeout=30_000)
     assert re.match(r"7\b", answer(page))
+    pad.clear()
+
+
+def test_the_editor_gets_the_stroke_end_after_the_answer_or_sooner(page, pad):
+    """The stroke's end is held back from the editor (its redraws and read-backs would hold up the page) until the
+    answer has been painted; a new stroke begun sooner releases it first, and an answer that does not come releases
+    it after MAX_MS. Either way the editor commits every stroke: its picture is the whole drawing."""
+    from dlcore import strokes
+
+    def releases() -> list[str]:
+        return page.evaluate("() => window.__digitHold.released.map((r) => r.why)")
+
+    pad.clear()
+    page.wait_for_timeout(1000)
+    n = len(releases())
+    before = len(pad.composites)
+    draw(pad, "7-plain")
+    wait_answer(page, r"7")
+    page.wait_for_function("(n) => window.__digitHold.released.length > n", arg=n, timeout=10_000)
+    assert releases()[n:] == ["answered"]
+    # no answer (the queue's replies held back): a stroke begun meanwhile releases the last one's end, and the next
+    # is released after MAX_MS (lengthened here, so that the second stroke surely starts before it runs out)
+    max_ms = page.evaluate("() => window.__digitHold.MAX_MS")
+    page.evaluate("() => { window.__digitHold.MAX_MS = 3000; }")
+    held = []
+    joins = re.compile(r"/gradio_api/queue/join")
+    page.route(joins, lambda route: held.append(route))
+    try:
+        pad.stroke([(110, 140), (200, 140)])
+        pad.stroke([(140, 60), (140, 230)])
+        page.wait_for_function("(n) => window.__digitHold.released.length >= n + 3", arg=n, timeout=10_000)
+        assert releases()[n + 1:] == ["pointerdown", "timeout"]
+        assert page.evaluate("() => window.__digitHold.released.at(-1).ms") < 3000 + 300
+        for _ in range(100):  # the editor's own event does come (its join, held here too)
+            if len(held) >= 2:
+                break
+            page.wait_for_timeout(100)
+        assert len(held) >= 2, "only the page's strokes asked: the editor never sent its picture"
+    finally:
+        page.evaluate("(ms) => { window.__digitHold.MAX_MS = ms; }", max_ms)
+        for route in held:
+            route.continue_()
+        page.unroute(joins)
+    sent = strokes.parse(page.evaluate("() => window.__digitStrokes.props.value"), (280, 280))
+    assert len(sent.strokes) == 3
+    composite = settled(pad, before)
+    assert strokes.relation(1 - composite / 255.0, sent) == strokes.CURRENT  # all three strokes, as sent
     pad.clear()
 
 
