@@ -4,7 +4,7 @@ process on one torch thread (CPU seconds: steadier than wall time on a shared ma
     python scripts/time_digits_default.py [--repeats 2]
 
 before: MNIST's 4,000 embedded training digits, 10 epochs, the "digits" distortions without scribbles.
-now: the "mnist" preset as it is (the drawn digits added, scribbles in each batch, 11 epochs since the second round).
+now: the "mnist" preset as it is (the drawn digits added, scribbles in each batch, 16 epochs since the third round).
 Each is run `--repeats` times, alternating, and ends with its held-out MNIST accuracy.
 """
 
