@@ -8,6 +8,7 @@ Endpoints: /train_table (the table file, target, features, task, missing, then t
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from pathlib import Path
 
@@ -277,7 +278,10 @@ def build(demo: gr.Blocks) -> TrainingTab:
     b_train.click(named(boston.SPEC.stream, b_names, outputs=list(boston.SPEC.outputs)),
                   [hidden[n] if n in hidden else tab.inputs[n] for n in b_names] + [tab.state],
                   [tab.outputs[n] for n in boston.SPEC.outputs], api_name="train_boston", **train_event())
-    demo.load(lambda: tuple(boston.MEDIANS.values()), None, house, queue=False, **PRIVATE)  # see boston.price_form
+    # the boxes start at the training medians (see boston.price_form), set in the page: an event with a server
+    # function would put the 13 boxes among the components whose loading status every later event of the page
+    # updates, twice (gradio's frontend), which cost each live digit answer ~10 ms
+    demo.load(None, None, house, js=f"() => {json.dumps(list(boston.MEDIANS.values()))}", **PRIVATE)
     price_btn.click(lambda: (None, ""), None, [price, price_note], queue=False, **PRIVATE).then(
         named(boston.predict_house, BOSTON_ORDER, outputs=["price", "note"]), [*house, tab.state], [price, price_note],
         api_name="predict_price", **predict_event())
