@@ -119,14 +119,17 @@ def test_the_editor_gets_the_stroke_end_after_the_answer_or_sooner(page, pad):
     page.wait_for_timeout(1000)
     n = len(releases())
     before = len(pad.composites)
+    # MAX_MS lengthened here: the test is about the order of things, not the speed (a loaded machine may take longer)
+    max_ms = page.evaluate("() => window.__digitHold.MAX_MS")
+    page.evaluate("() => { window.__digitHold.MAX_MS = 3000; }")
     draw(pad, "7-plain")
     wait_answer(page, r"7")
     page.wait_for_function("(n) => window.__digitHold.released.length > n", arg=n, timeout=10_000)
     assert releases()[n:] == ["answered"]
+    page.wait_for_timeout(1500)  # the editor's own answer to the 7 has come and gone
     # no answer (the queue's replies held back): a stroke begun meanwhile releases the last one's end, and the next
-    # is released after MAX_MS (lengthened here, so that the second stroke surely starts before it runs out)
-    max_ms = page.evaluate("() => window.__digitHold.MAX_MS")
-    page.evaluate("() => { window.__digitHold.MAX_MS = 3000; }")
+    # is released after MAX_MS
+    routed = len(pad.composites)
     held = []
     joins = re.compile(r"/gradio_api/queue/join")
     page.route(joins, lambda route: held.append(route))
@@ -136,11 +139,11 @@ def test_the_editor_gets_the_stroke_end_after_the_answer_or_sooner(page, pad):
         page.wait_for_function("(n) => window.__digitHold.released.length >= n + 3", arg=n, timeout=10_000)
         assert releases()[n + 1:] == ["pointerdown", "timeout"]
         assert page.evaluate("() => window.__digitHold.released.at(-1).ms") < 3000 + 300
-        for _ in range(100):  # the editor's own event does come (its join, held here too)
-            if len(held) >= 2:
+        for _ in range(100):  # the editor does commit both strokes and send its pictures (their joins held here too)
+            if len(pad.composites) >= routed + 2:
                 break
             page.wait_for_timeout(100)
-        assert len(held) >= 2, "only the page's strokes asked: the editor never sent its picture"
+        assert len(pad.composites) >= routed + 2, "the editor did not send a picture of each stroke"
     finally:
         page.evaluate("(ms) => { window.__digitHold.MAX_MS = ms; }", max_ms)
         for route in held:
