@@ -216,7 +216,7 @@ def digit_strokes_js(canvas: tuple[int, int], radius: float, color: str, limits:
 DIGIT_HOLD_JS = """
 (() => {
   if (window.__digitHold) return;
-  const H = window.__digitHold = {held: null, onUp: null, holds: 0, released: [], MAX_MS: __MAX_MS__};
+  const H = window.__digitHold = {held: null, onUp: null, released: [], MAX_MS: __MAX_MS__};
   const replay = (type, e, target) => {
     const r = new PointerEvent(type, {bubbles: true, cancelable: true, composed: true, pointerId: e.pointerId,
       pointerType: e.pointerType, isPrimary: e.isPrimary, clientX: e.clientX, clientY: e.clientY, screenX: e.screenX,
@@ -245,7 +245,6 @@ DIGIT_HOLD_JS = """
     if (!app) return;
     e.stopImmediatePropagation();
     const h = H.held = {up: e, target: e.target, app, t: performance.now(), move: null, moveTarget: null};
-    H.holds += 1;
     // paused at once: the stroke's last moves, dispatched just before this pointerup, show at the release (~0.1 s
     // later); letting one more frame draw them first cost the answer ~50 ms (medians 111, 109 ms against 169, 157
     // in alternating bench runs of 8 strokes)
