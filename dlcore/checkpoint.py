@@ -196,7 +196,8 @@ def from_bytes(blob: bytes, device: str | torch.device = "cpu", expect_dataset: 
         cfg.validate(limits)
         _check_meta(cfg, meta)
         _check_weights(tensors)
-        model = build_model(cfg, tuple(meta["input_shape"]), int(meta["num_outputs"]), limits)
+        model = build_model(cfg, tuple(meta["input_shape"]), int(meta["num_outputs"]), limits,
+                            meta.get("members", 1))
         model.load_state_dict(tensors, strict=True)
     except CheckpointError:
         raise

@@ -4,6 +4,10 @@ map of which pixels pushed its answer up or down. Arrays only; `dlcore.plots` dr
 Saliency is gradient x input: the gradient of the top class's logit with respect to each input pixel, times that
 pixel's ink (its distance from a blank canvas, in the model's normalised units). Positive: this ink made the answer
 more likely; negative: it argued against it. One backward pass, so it can follow every stroke.
+
+An ensemble (dlcore.models.Ensemble, the shipped digits model) answers together, so its saliency is the whole
+ensemble's (its "logit" is the log of the members' mean probability); its filters and feature maps are its first
+net's, one of nets that each see the drawing alike.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .models import first_member
 from .records import TrainedModel
 
 
@@ -67,8 +72,9 @@ def first_layer_templates(tm: TrainedModel, limit: int = 32) -> tuple[np.ndarray
 
 @torch.no_grad()
 def feature_maps(tm: TrainedModel, img28: np.ndarray) -> list[LayerMaps]:
-    """The activations after each convolution (and its norm and non-linearity) for one (28, 28) input."""
-    model = tm.model
+    """The activations after each convolution (and its norm and non-linearity) for one (28, 28) input (an ensemble's:
+    its first net's, as the filters are)."""
+    model = first_member(tm.model)
     if not isinstance(model, nn.Sequential):
         return []
     out: list[LayerMaps] = []

@@ -6,6 +6,7 @@ regression value), and losses apply their own softmax/log-softmax.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -171,18 +172,51 @@ def estimate_params(cfg: RunConfig, in_shape: tuple[int, ...], n_out: int) -> in
         return count_params(ARCHITECTURES[cfg.model](cfg, tuple(in_shape), n_out))
 
 
-def build_model(cfg: RunConfig, in_shape: tuple[int, ...], n_out: int, limits: Limits | None = None) -> nn.Module:
-    """Build the architecture named by cfg.model, checking the parameter cap first."""
+MAX_MEMBERS = 5  # nets in an ensemble at most (the shipped digits model has 3)
+
+
+class Ensemble(nn.Module):
+    """Several nets of one architecture, trained apart (other seeds), answering together: the log of their mean class
+    probabilities, so softmax, argmax and the cross-entropy loss treat it as one classifier's logits (the loss is then
+    the mixture's negative log-likelihood, which is what fine-tuning it together minimises).
+
+    A classifier's ensemble only: averaging probabilities is what removes one seed's luck (a drawing that one net
+    misreads is outvoted by two that read it), at the cost of one forward pass per member."""
+
+    def __init__(self, members: list[nn.Module]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logp = torch.stack([torch.log_softmax(m(x), 1) for m in self.members])
+        return torch.logsumexp(logp, 0) - math.log(len(self.members))
+
+
+def build_model(cfg: RunConfig, in_shape: tuple[int, ...], n_out: int, limits: Limits | None = None,
+                members: int = 1) -> nn.Module:
+    """Build the architecture named by cfg.model (an `Ensemble` of `members` of them when more than one, for a
+    classifier), checking the parameter cap first (over all members)."""
     if cfg.model not in ARCHITECTURES:
         raise ConfigError(f"model {cfg.model!r} is unknown; choose from {sorted(ARCHITECTURES)}")
+    if not isinstance(members, int) or not 1 <= members <= MAX_MEMBERS:
+        raise ConfigError(f"an ensemble has 1 to {MAX_MEMBERS} members, not {members!r}")
+    if members > 1 and cfg.task != "classification":
+        raise ConfigError(f"an ensemble averages class probabilities: it is for classifiers, not {cfg.task}")
     limits = limits or Limits.from_env()
-    n = estimate_params(cfg, in_shape, n_out)
+    n = estimate_params(cfg, in_shape, n_out) * members
     if n > limits.max_params:
         raise ConfigError(
             f"the model would have {n:,} parameters, over the limit of {limits.max_params:,}; "
             "use fewer or smaller hidden layers (or raise DLCORE_MAX_PARAMS)"
         )
+    if members > 1:
+        return Ensemble([ARCHITECTURES[cfg.model](cfg, tuple(in_shape), n_out) for _ in range(members)])
     return ARCHITECTURES[cfg.model](cfg, tuple(in_shape), n_out)
+
+
+def first_member(model: nn.Module) -> nn.Module:
+    """The model itself, or an ensemble's first net (for views of one net's layers)."""
+    return model.members[0] if isinstance(model, Ensemble) else model
 
 
 @torch.no_grad()

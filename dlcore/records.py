@@ -49,3 +49,8 @@ class TrainedModel:
     @property
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
+
+    @property
+    def members(self) -> int:
+        """How many nets answer together (an ensemble, dlcore.models.Ensemble); 1 for a single net."""
+        return int(self.meta.get("members", 1))

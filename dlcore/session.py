@@ -318,7 +318,8 @@ def _shown(value) -> str:
 
 def resume_of(tm: TrainedModel) -> Resume:
     """A Resume from a model alone (an upload): its weights, no optimizer state."""
-    return Resume({k: v.detach().to("cpu").clone() for k, v in tm.model.state_dict().items()})
+    return Resume({k: v.detach().to("cpu").clone() for k, v in tm.model.state_dict().items()},
+                  members=tm.members)
 
 
 def score_on(tm: TrainedModel | None, cfg: RunConfig, data: Data) -> float | None:
@@ -558,4 +559,6 @@ def describe_model(tm: TrainedModel | None, default_label: str) -> str:
     arch = f"{c.model} {','.join(map(str, c.hidden))}, {c.activation}" if c.model == "mlp" else c.model
     if c.model in ("ffn", "cnn"):
         arch += f", {c.activation}"
+    if tm.members > 1:
+        arch = f"{tm.members} × {arch}"
     return f"your model: {arch}, {c.optimizer} lr {c.lr:g}, {c.dataset}"

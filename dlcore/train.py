@@ -22,12 +22,12 @@ from .data import Data, load_data
 from .denormals import denormals_flushed, flush_denormals
 from .errors import ConfigError, DeviceError
 from .limits import Limits
-from .models import build_model, count_params, forward_chunked
+from .models import Ensemble, build_model, count_params, forward_chunked
 from .optim import OPTIMIZERS, build_loss, build_optimizer, build_scheduler, penalty
 from .records import Progress, TrainedModel
 
 __all__ = ["DeviceError", "Progress", "Resume", "TrainedModel", "Trainer", "available_devices", "denormals_flushed",
-           "flush_denormals", "forward_chunked", "resolve_device", "train"]
+           "ensemble", "flush_denormals", "forward_chunked", "resolve_device", "train"]
 
 DIVERGE_FACTOR = 1e6  # a loss this many times its first value (or non-finite) counts as diverged
 VAL_SEED_OFFSET = 2  # the validation part's permutation is seeded apart from the spiral's split (seed + 1)
@@ -87,6 +87,7 @@ class Resume:
     weights: dict[str, torch.Tensor]  # a state_dict, on the CPU
     optimizer: str = ""  # the optimizer's registry name the state belongs to
     optimizer_state: dict | None = None
+    members: int = 1  # the nets of an ensemble (dlcore.models.Ensemble) the weights are for
 
 
 class Trainer:
@@ -121,7 +122,9 @@ class Trainer:
             self.notes.append(f"{cfg.optimizer} has no weight decay, so weight decay {cfg.weight_decay:g} is not applied; "
                               "use the L2 penalty instead")
         torch.manual_seed(cfg.seed)
-        self.model = build_model(cfg, self.data.input_shape, self.data.num_outputs, self.limits).to(self.device)
+        self.members = resume.members if resume is not None else 1  # an ensemble is fine-tuned (teach), not begun
+        self.model = build_model(cfg, self.data.input_shape, self.data.num_outputs, self.limits,
+                                 self.members).to(self.device)
         self.optimizer = build_optimizer(cfg.optimizer, self.model.parameters(), cfg)
         self.scheduler = build_scheduler(cfg.scheduler, self.optimizer, cfg)
         self.loss_fn = build_loss(cfg.task, cfg.loss_name)
@@ -156,7 +159,8 @@ class Trainer:
         state = self.optimizer.state_dict()
         moved = {k: {n: (t.detach().to("cpu").clone() if torch.is_tensor(t) else t) for n, t in v.items()}
                  for k, v in state["state"].items()}
-        return Resume(weights, self.cfg.optimizer, {"state": moved, "param_groups": state["param_groups"]})
+        return Resume(weights, self.cfg.optimizer, {"state": moved, "param_groups": state["param_groups"]},
+                      self.members)
 
     @property
     def params(self) -> int:
@@ -178,6 +182,7 @@ class Trainer:
             "data_source": d.source, "metrics": dict(last.metrics, train_loss=last.train_loss,
                                                      test_loss=last.test_loss) if last else {},
             **({"best_epoch": last.best_epoch} if last is not None and last.best_epoch is not None else {}),
+            **({"members": self.members} if self.members > 1 else {}),
         })
 
     def run(self, should_stop: Callable[[], bool] | None = None,  # noqa: C901, PLR0915  one loop, read top to bottom
@@ -396,3 +401,24 @@ def train(cfg: RunConfig, data: Data | None = None, limits: Limits | None = None
     trainer = Trainer(cfg, data, limits=limits, resume=resume)
     records = list(trainer.run(**run_kwargs))
     return trainer.trained(), records[-1]
+
+
+def ensemble(models: list[TrainedModel]) -> TrainedModel:
+    """One model of several trained alike (the same settings and data, other seeds) that answers with their mean class
+    probabilities (`dlcore.models.Ensemble`); its metadata is the first's, with `members` set and the members' own
+    metrics kept under "member_metrics" (the ensemble's own are the caller's to measure)."""
+    if len(models) < 2:
+        raise ConfigError("an ensemble needs at least two trained models")
+    first = models[0]
+    same = ("input_shape", "num_outputs", "class_names", "norm")
+    for tm in models[1:]:
+        if tm.members != 1 or first.members != 1 or \
+                dataclasses.replace(tm.cfg, seed=0) != dataclasses.replace(first.cfg, seed=0) or \
+                any(tm.meta.get(k) != first.meta.get(k) for k in same):
+            raise ConfigError("an ensemble's nets must be single models trained with the same settings on the same "
+                              "data (only the seed may differ)")
+    nets = [copy.deepcopy(tm.model).to(first.device) for tm in models]
+    model = Ensemble(nets)
+    meta = {**copy.deepcopy(first.meta), "members": len(nets), "member_seeds": [tm.cfg.seed for tm in models],
+            "member_metrics": [tm.meta.get("metrics", {}) for tm in models], "metrics": {}}
+    return TrainedModel(first.cfg, model.eval(), meta)

@@ -48,7 +48,8 @@ def default_label(name: str) -> str:
     if name == "digits":
         kind = {"cnn_bn": "CNN", "cnn": "LeNet-style CNN", "cnn_patch": "patch CNN"}.get(  # the tab's words
             tm.cfg.model, tm.cfg.model.upper())
-        return f"the built-in default {kind} (held-out accuracy {m.get('test_accuracy', float('nan')):.3f})"
+        nets = f"{tm.members} nets answering together, " if tm.members > 1 else ""
+        return f"the built-in default {kind} ({nets}held-out accuracy {m.get('test_accuracy', float('nan')):.3f})"
     arch = f"MLP {','.join(map(str, tm.cfg.hidden))}" if tm.cfg.model == "mlp" else tm.cfg.model
     spread = m.get("test_rmse_std")
     rmse = f"test RMSE {m.get('test_rmse', float('nan')):.2f}" + (f" ± {spread:.2f} over 10 splits" if spread else "")

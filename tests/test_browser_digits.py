@@ -284,6 +284,7 @@ def test_what_the_network_sees(page, pad):
     for part in ("#digit-filters img", "#digit-saliency img", "#digit-maps img"):
         page.locator(part).first.wait_for(timeout=60_000)
     assert "gradient × input" in page.locator("#digit-saliency").inner_text()
+    assert "of net 1 of 3" in page.locator("#digit-filters").inner_text(), "the built-in ensemble's: its first net's"
     assert page.locator("#digit-maps img").count() >= 2, "a feature-map grid per convolutional layer"
     old = page.locator("#digit-saliency img").get_attribute("src")
     pad.clear()

@@ -15,6 +15,7 @@ from dlcore import checkpoint
 from dlcore.checkpoint import CheckpointError
 from dlcore.config import Limits, RunConfig
 from dlcore.data import load_data
+from dlcore.errors import ConfigError
 from dlcore.predict import predict_price
 from dlcore.train import train
 
@@ -61,6 +62,27 @@ def test_round_trip_gives_identical_predictions(cfg, tmp_path):
             assert predict_price(tm, HOUSE) == predict_price(back, HOUSE)
             assert back.meta["feature_names"] == tm.meta["feature_names"] and len(back.meta["norm"]["mean"]) == (
                 12 if cfg.drop_b else 13)
+
+
+def test_an_ensemble_answers_with_its_nets_mean_probability_and_round_trips(spiral_model):
+    """Nets trained alike with other seeds answer together (the shipped digits model is three); saved and loaded, the
+    ensemble answers exactly as before, and it can be trained further as one model (teach, Continue)."""
+    from dlcore.session import resume_of
+    from dlcore.train import ensemble
+
+    other = train(spiral_model.cfg.replace(seed=1))[0]
+    tm = ensemble([spiral_model, other])
+    assert tm.members == 2 and tm.meta["member_seeds"] == [0, 1]
+    x = torch.randn(32, 2)
+    with torch.no_grad():
+        mean = (spiral_model.model.eval()(x).softmax(1) + other.model.eval()(x).softmax(1)) / 2
+        assert torch.allclose(tm.model(x).softmax(1), mean, atol=1e-6)
+        back = checkpoint.from_bytes(checkpoint.to_bytes(tm))
+        assert back.members == 2 and torch.equal(back.model(x), tm.model(x))
+    further, _ = train(tm.cfg.replace(epochs=2), resume=resume_of(back))
+    assert further.members == 2 and checkpoint.from_bytes(checkpoint.to_bytes(further)).members == 2
+    with pytest.raises(ConfigError, match="only the seed may differ"):
+        ensemble([spiral_model, train(spiral_model.cfg.replace(epochs=3))[0]])
 
 
 def test_the_checkpoint_is_plain_safetensors_with_the_config(spiral_model):
@@ -309,6 +331,9 @@ def _nan_first(tensors):
     ({"meta": lambda m: m["info"]["features"]["TAX"].update(max=float("inf"))}, "range for TAX"),
     ({"meta": lambda m: m["info"]["features"].pop("RM")}, "range for RM"),
     ({"config": lambda c: c.update(drop_b="false")}, "drop b 'false' is not true or false"),
+    ({"meta": lambda m: m.update(members=99)}, "an ensemble has 1 to 5 members, not 99"),
+    ({"meta": lambda m: m.update(members="3")}, "an ensemble has 1 to 5 members, not '3'"),
+    ({"meta": lambda m: m.update(members=3)}, "it is for classifiers, not regression"),
 ])
 def test_a_crafted_checkpoint_is_refused_whatever_its_checksums(boston_model, edit, fragment):
     assert checkpoint.from_bytes(_crafted(boston_model)).cfg == boston_model.cfg  # crafting alone changes nothing

@@ -257,6 +257,7 @@ def test_teaching_the_shipped_cnn_three_drawings_keeps_what_it_knew(default_digi
     poses = [Pose(200, 140, 140, 0, 0, 1), Pose(170, 130, 150, 8, 0.1, 0.9), Pose(190, 150, 135, -6, -0.1, 1.1)]
     drawings = np.stack([preprocess_sketch(stroke_canvas(hat_one, p, 18, rng)) for p in poses])
     new, rep = teach(default_digits, drawings, [1] * 3)
+    assert default_digits.members == 3 and new.members == 3, "the shipped ensemble is taught as one, and stays one"
     assert rep.before == 0.0 and rep.after == 1.0
     assert rep.mnist_after > rep.mnist_before - 0.008, f"it forgot MNIST: {rep.mnist_before} -> {rep.mnist_after}"
     from dlcore.predict import predict_image

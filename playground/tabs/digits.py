@@ -260,10 +260,11 @@ def seeing(state: dict | None) -> dict:
     tm = store.session_model(state, "digits")
     img28 = (state or {}).get("seen")
     out = {"maps": gr.update(visible=False), "saliency": None, "filters": None, "seeing_note": ""}
+    one_of = f" of net 1 of {tm.members}" if tm.members > 1 else ""  # an ensemble: its first net's layers
     if explain.has_conv(tm):
         f = explain.first_layer_filters(tm)
         out["filters"] = gr.update(value=plots.image_grid(f, cols=8, cell=40, signed=True), visible=True,
-                                   label=f"First layer: {len(f)} filters {f.shape[1]}x{f.shape[2]} "
+                                   label=f"First layer{one_of}: {len(f)} filters {f.shape[1]}x{f.shape[2]} "
                                          "(red: weight > 0, blue: < 0)")
     else:
         w, names = explain.first_layer_templates(tm)
@@ -280,7 +281,7 @@ def seeing(state: dict | None) -> dict:
     layers = explain.feature_maps(tm, img28)
     if layers:
         out["maps"] = gr.update(value=[(plots.image_grid(m.maps[:32], cols=8, cell=42, shared_scale=True),
-                                        f"{m.name}, strongest first") for m in layers], visible=True)
+                                        f"{m.name}{one_of}, strongest first") for m in layers], visible=True)
     return out
 
 
