@@ -62,7 +62,8 @@ def measure(tm, hand: H.HandSet, scribbles: list | None = None) -> dict:
                                             if k in r},
            "hand_wrong": len(r["wrong"]), "hand_n": r["n"], "mnist_test": mnist_accuracy(tm),
            "mnist_test_app": mnist_accuracy(tm, app=True),
-           "params": sum(p.numel() for p in tm.model.parameters()), "model": tm.cfg.model}
+           "params": sum(p.numel() for p in tm.model.parameters()),
+           "model": tm.cfg.model if tm.members == 1 else f"{tm.members} × {tm.cfg.model}"}
     if scribbles:
         out["scribbles_not_sure"] = sum(not verdict(predict_digit(tm, s)[0])[0] for s in scribbles) / len(scribbles)
     return out
