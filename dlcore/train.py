@@ -22,7 +22,7 @@ from .data import Data, load_data
 from .denormals import denormals_flushed, flush_denormals
 from .errors import ConfigError, DeviceError
 from .limits import Limits
-from .models import Ensemble, build_model, count_params, forward_chunked
+from .models import MAX_MEMBERS, Ensemble, build_model, count_params, forward_chunked
 from .optim import OPTIMIZERS, build_loss, build_optimizer, build_scheduler, penalty
 from .records import Progress, TrainedModel
 
@@ -407,16 +407,17 @@ def ensemble(models: list[TrainedModel]) -> TrainedModel:
     """One model of several trained alike (the same settings and data, other seeds) that answers with their mean class
     probabilities (`dlcore.models.Ensemble`); its metadata is the first's, with `members` set and the members' own
     metrics kept under "member_metrics" (the ensemble's own are the caller's to measure)."""
-    if len(models) < 2:
-        raise ConfigError("an ensemble needs at least two trained models")
+    if not 2 <= len(models) <= MAX_MEMBERS:
+        raise ConfigError(f"an ensemble has 2 to {MAX_MEMBERS} trained models, not {len(models)}")
     first = models[0]
-    same = ("input_shape", "num_outputs", "class_names", "norm")
-    for tm in models[1:]:
-        if tm.members != 1 or first.members != 1 or \
-                dataclasses.replace(tm.cfg, seed=0) != dataclasses.replace(first.cfg, seed=0) or \
-                any(tm.meta.get(k) != first.meta.get(k) for k in same):
-            raise ConfigError("an ensemble's nets must be single models trained with the same settings on the same "
-                              "data (only the seed may differ)")
+
+    def alike(tm: TrainedModel) -> bool:
+        same_data = all(tm.meta.get(k) == first.meta.get(k) for k in ("input_shape", "num_outputs", "class_names", "norm"))
+        return tm.members == 1 and same_data and dataclasses.replace(tm.cfg, seed=0) == dataclasses.replace(first.cfg, seed=0)
+
+    if not all(alike(tm) for tm in models):
+        raise ConfigError("an ensemble's nets must be single models trained with the same settings on the same data "
+                          "(only the seed may differ)")
     nets = [copy.deepcopy(tm.model).to(first.device) for tm in models]
     model = Ensemble(nets)
     meta = {**copy.deepcopy(first.meta), "members": len(nets), "member_seeds": [tm.cfg.seed for tm in models],

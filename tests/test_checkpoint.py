@@ -83,6 +83,10 @@ def test_an_ensemble_answers_with_its_nets_mean_probability_and_round_trips(spir
     assert further.members == 2 and checkpoint.from_bytes(checkpoint.to_bytes(further)).members == 2
     with pytest.raises(ConfigError, match="only the seed may differ"):
         ensemble([spiral_model, train(spiral_model.cfg.replace(epochs=3))[0]])
+    with pytest.raises(ConfigError, match="2 to 5 trained models, not 1"):
+        ensemble([spiral_model])
+    with pytest.raises(ConfigError, match="only the seed may differ"):
+        ensemble([spiral_model, tm])  # an ensemble is no net of another
 
 
 def test_the_checkpoint_is_plain_safetensors_with_the_config(spiral_model):
