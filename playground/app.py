@@ -35,7 +35,8 @@ def build_demo() -> gr.Blocks:
             seedlab.build(demo, tabs["spiral"])
             about.build(demo)
         # The admission gate (playground/admission.py) caps training and the other events separately, so gradio's
-        # single max_size is off; api_open=False: no event runs outside the queue through /gradio_api/run/<name>.
+        # single max_size is off; api_open=False: no queued event runs outside the queue through /gradio_api/run/<name>
+        # (the events that skip it are small, or bounded on their own: the Digits tab's stroke reads, QUICK_CONCURRENCY).
         demo.queue(max_size=None, default_concurrency_limit=settings.PREDICT_CONCURRENCY, api_open=False)
         admission.install(demo)
     demo.tabs = tabs  # the training tabs' widgets and specs, for tests

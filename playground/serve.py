@@ -96,6 +96,13 @@ def raw_join(url: str, fn: int, data: list, session_hash: str, timeout: float = 
                                                       "event_data": None, "trigger_id": None}, timeout)
 
 
+def raw_run(url: str, fn: int, data: list, session_hash: str, timeout: float = 10.0) -> tuple[int, dict]:
+    """One POST to /gradio_api/run/predict, as the page sends an event that skips the queue (`queue=False`): (HTTP
+    status, JSON body: the outputs under "data", or the error)."""
+    return _post_json(url + "gradio_api/run/predict", {"data": data, "fn_index": fn, "session_hash": session_hash,
+                                                       "event_data": None, "trigger_id": None}, timeout)
+
+
 def _post_json(address: str, body: dict, timeout: float) -> tuple[int, dict]:
     """POST `body` as JSON: (HTTP status, the JSON answer), an error status included."""
     import json

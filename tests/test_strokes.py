@@ -247,28 +247,69 @@ def _quick_fn(url: str) -> int:
     return next(d["id"] for d in config["dependencies"] if [cid, "change"] in d["targets"])
 
 
-def test_the_quick_event_is_a_prediction_whose_newest_stroke_replaces_a_waiting_one():
+def test_the_quick_event_skips_the_queue_and_its_newest_stroke_replaces_a_waiting_one():
     from playground.app import build_demo
 
     demo = build_demo()
     (dep,) = [d for d in demo.fns.values() if getattr(d.fn, "__name__", "") == "quick"]
-    assert dep.concurrency_id == "predict" and dep.trigger_mode == "always_last" and dep.queue
-    assert dep.api_visibility == "private"
+    assert not dep.queue and dep.trigger_mode == "always_last" and dep.api_visibility == "private"
+    # the editor's own event, the authority, stays a queued prediction
+    (pad,) = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "sketchpad"]
+    (live,) = [d for d in demo.fns.values() if (pad._id, "change") in d.targets]
+    assert live.queue and live.concurrency_id == "predict"
 
 
 def test_the_quick_event_over_http_refuses_hostile_drawings(server):
-    """Sent as a script would (queue/join, then the stream): a drawing answers, a hostile one gets its error."""
-    from playground.serve import raw_join, read_stream
+    """Sent as the page sends it (one POST to /gradio_api/run/predict): a drawing answers, a hostile one gets its
+    error, named."""
+    from playground.serve import raw_run
 
     fn = _quick_fn(server)
     for k, (data, want) in enumerate([(payload(seven()), "## 7"),
                        ({"canvas": [280, 280], "strokes": [{"points": [[math.inf, 1]], "size": 11}]}, "finite"),
                        ({"canvas": [280, 280], "strokes": [{"points": [[1, 1]] * 7000, "size": 11}]}, "points, over")]):
-        session = f"quick-hostile-{k}"
-        code, _ = raw_join(server, fn, [data, None], session)  # math.inf goes as JSON's Infinity
-        assert code == 200
-        done = [m for m in read_stream(server, session) if m.get("msg") == "process_completed"][-1]
+        code, body = raw_run(server, fn, [data, None], f"quick-hostile-{k}")  # math.inf goes as JSON's Infinity
         if want.startswith("##"):
-            assert done["success"] and want in json.dumps(done["output"]["data"])
+            assert code == 200 and want in json.dumps(body["data"]), (code, body)
         else:
-            assert not done["success"] and want in json.dumps(done["output"]), done
+            assert code == 500 and want in json.dumps(body), (code, body)
+
+
+def test_strokes_that_find_every_quick_read_busy_are_left_to_the_editors_picture(monkeypatch):
+    """Outside the queue, the quick reads have a bound of their own: a burst of strokes from many sessions runs at
+    most QUICK_CONCURRENCY reads at once; the others return at once, unread, and the editor's queued picture of the
+    same drawing answers them (it is taken as current, not as a drawing the strokes do not describe)."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from playground import settings
+    from playground.tabs import digits
+
+    running, most, lock = 0, 0, threading.Lock()
+    real = digits.read
+
+    def slow_read(values, state):
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.2)
+        with lock:
+            running -= 1
+        return real(values, state)
+
+    monkeypatch.setattr(digits, "read", slow_read)
+    states = [{} for _ in range(12)]
+    with ThreadPoolExecutor(12) as pool:
+        outs = list(pool.map(lambda st: digits.quick({"strokes": payload(seven())}, st), states))
+    answered = [o for o in outs if o]
+    assert most == settings.QUICK_CONCURRENCY and 1 <= len(answered) < len(outs)
+    assert all(o["answer"] == "## 7" for o in answered)
+    unread = [st for st, o in zip(states, outs) if not o]
+    for st in unread:
+        assert "seen" not in st and "quick_off" not in st
+        assert digits.live({"sketch": S.rasterise(S.parse(payload(seven()), SIZE))}, st)["answer"] == "## 7"
+        assert "quick_off" not in st  # the page's next strokes are read again
+    monkeypatch.setattr(digits, "read", real)
+    assert digits.quick({"strokes": payload(seven(), bar())}, unread[0])["answer"] == "## 7"

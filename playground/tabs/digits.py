@@ -8,6 +8,7 @@ no image is decoded before its header has passed the pixel cap.
 from __future__ import annotations
 
 import functools
+import threading
 
 import gradio as gr
 import numpy as np
@@ -30,6 +31,8 @@ DRAW_FIRST = "Draw a digit: the answer follows every stroke."
 CANVAS = (280, 280)  # the Sketchpad's canvas_size: what its pictures and the page's strokes measure, in px
 BRUSH = 11  # the brush's radius at the start, in canvas px (the editor's size slider changes it)
 INK = "#000000"
+# The page's strokes are read outside the queue (see `quick`): at most this many at once, all users together.
+QUICK_READS = threading.BoundedSemaphore(settings.QUICK_CONCURRENCY)
 
 
 def misclassified(d, logits: torch.Tensor, limit: int = 24) -> list[tuple[np.ndarray, str]]:
@@ -180,7 +183,12 @@ def quick(values: dict, state: dict | None = None) -> dict:
 
     `"strokes": []` is the canvas cleared; `"strokes": null`, the page no longer follows the pointer (an eraser
     stroke, an undo, a second finger): the editor's pictures answer alone until the next Clear, as they also do after
-    one of them showed the strokes no longer describe the canvas (`superseded`)."""
+    one of them showed the strokes no longer describe the canvas (`superseded`).
+
+    It runs outside gradio's queue (a direct POST, as gradio sends `queue=False` events): the queue's join and result
+    stream cost the answer ~25 ms, a fifth of the budget. So it has a bound of its own: at most QUICK_CONCURRENCY
+    reads at once, all users together. A stroke that finds them all busy is recorded but not read (nothing changes on
+    the page) and the editor's picture, queued like every other prediction, answers it."""
     drawing = strokes.parse(values["strokes"], CANVAS)
     st = state if state is not None else {}
     if drawing is None:
@@ -195,11 +203,15 @@ def quick(values: dict, state: dict | None = None) -> dict:
         return _blank(state)
     if st.get("quick_off"):
         return {}
-    st["drawing"] = drawing
+    st["drawing"] = drawing  # even when not read: the editor's picture of it is then current, not a different one
+    if not QUICK_READS.acquire(blocking=False):
+        return {}
     try:
         return read({"sketch": strokes.rasterise(drawing)}, state)
     except BlankCanvas:  # every stroke off the drawing square
         return _blank(state)
+    finally:
+        QUICK_READS.release()
 
 
 def superseded(ink: np.ndarray | None, state: dict | None) -> bool:
@@ -432,9 +444,9 @@ def _wire_reading(demo: gr.Blocks, tab: TrainingTab, ui: dict) -> None:
                        [sketch, state], [ui[n] for n in outs], trigger_mode="always_last", show_progress="hidden",
                        **PRIVATE, **raw)
     # the page's strokes at each stroke's end: the answer without waiting for the editor's picture (a newer stroke
-    # replaces one still waiting, so a fast drawer queues nothing)
+    # replaces one still waiting, so a fast drawer queues nothing); outside the queue, with a bound of its own (`quick`)
     ui["strokes"].change(named(quick, ["strokes"], outputs=outs), [ui["strokes"], state], [ui[n] for n in outs],
-                         trigger_mode="always_last", show_progress="hidden", **PRIVATE, **predict_event())
+                         trigger_mode="always_last", show_progress="hidden", queue=False, **PRIVATE)
     first = ["label", "which"]  # /predict_digit's outputs: a contract for API clients (README)
     predicted = ui["predict"].click(named(with_editor(label_only, editor=sketch), ["sketch"], outputs=first,
                                           doc=label_only.__doc__), [sketch, state], [ui[n] for n in first],
