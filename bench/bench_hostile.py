@@ -1,11 +1,15 @@
-"""A hostile client against `python app.py` on loopback: a training flood, many sessions, big runs in one session.
+"""A hostile client against `python app.py` on loopback: a training flood, a stroke flood, many sessions, big runs.
 
-    python bench/bench_hostile.py [--only flood,sessions,runs] [--sessions 1000] [--runs 12]
+    python bench/bench_hostile.py [--only flood,strokes,sessions,runs] [--sessions 1000] [--runs 12]
 
 - flood: 66 raw POSTs to /gradio_api/queue/join for /train_spiral (a long run), each from its own session, never
   opening the result stream; then one /predict_price and one /predict_digit through gradio_client (latency, or the
   error), a gradio_client training join (admitted or refused, and the message), how long after the flood such a
   join is admitted (retrying every 0.5 s) and how long its 5-epoch run takes, then the server's CPU use in windows.
+- strokes: 16 clients POST the heaviest drawing the stroke limits allow to the Digits tab's stroke read (which skips
+  the queue, bounded by DLCORE_QUICK_CONCURRENCY) as fast as they can for 20 s, each POST from a new session; how
+  the POSTs were answered (read, or left unread for the editor's picture), the server's CPU use, a page-like
+  client's 7 every half second (read or unread), and /predict_digit's latency before and during.
 - sessions: N fresh sessions asking one price each (POST /gradio_api/call/predict_price, as curl would); the server's
   RSS before, after, after the sessions' expiry (DLCORE_SESSION_TTL, short here), and after a second round of N.
 - runs: 12 runs of the largest spiral MLP the limits allow (2048,2048: 4.2 M parameters) in one gradio_client session,
@@ -18,10 +22,14 @@ Each scenario starts its own server with its temporary folders in a fresh direct
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
+import threading
 import time
+import urllib.request
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -30,8 +38,10 @@ import numpy as np
 from gradio_client import Client, handle_file
 from PIL import Image
 
+from dlcore import strokes
 from dlcore.data import embedded_mnist
-from playground.serve import call, cpu_seconds, disk_mb, fn_index, raw_join, rss_mb, start_app, stop_app
+from dlcore.errors import InputError
+from playground.serve import call, cpu_seconds, disk_mb, fn_index, raw_join, raw_run, rss_mb, start_app, stop_app
 from playground.tabs import spiral
 
 HOUSE = [0.00632, 18, 2.31, 0, 0.538, 6.575, 65.2, 4.09, 1, 296, 15.3, 396.9, 4.98]
@@ -103,6 +113,84 @@ def flood(tmp: Path) -> dict:
         stop_app(proc)
 
 
+def heavy_strokes() -> dict:
+    """The costliest drawing the stroke limits let through (dlcore.strokes): the widest brush zig-zagging corner to
+    corner, as many moves as stay under MAX_WORK."""
+    corners = [[10.0, 10.0], [270.0, 270.0]]
+    points = [corners[0]]
+    while True:
+        more = [*points, corners[len(points) % 2]]
+        drawing = {"canvas": [280, 280], "strokes": [{"points": more, "size": strokes.MAX_RADIUS, "color": "#000000"}]}
+        try:
+            strokes.parse(drawing, (280, 280))  # refuses a drawing over MAX_WORK
+        except InputError:
+            return {"canvas": [280, 280], "strokes": [{"points": points, "size": strokes.MAX_RADIUS, "color": "#000000"}]}
+        points = more
+
+
+def stroke_flood(tmp: Path, threads: int, seconds: float) -> dict:
+    """The Digits tab's stroke reads skip the queue (a direct POST each, as the page sends them): `threads` clients
+    send the heaviest drawing allowed as fast as they can, each POST from a new session; meanwhile a page-like client
+    sends a 7 every half second from one session (read, or left to the editor's picture when the reads are busy), and
+    a gradio_client asks /predict_digit (the queue's lane)."""
+    proc, url = server(tmp)
+    try:
+        config = json.loads(urllib.request.urlopen(url + "config", timeout=30).read())
+        cid = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "digit-strokes")
+        fn = next(d["id"] for d in config["dependencies"] if [cid, "change"] in d["targets"])
+        heavy = heavy_strokes()
+        seven = {"canvas": [280, 280], "strokes": [{"points": [[60, 50], [210, 52], [120, 230]], "size": 11,
+                                                    "color": "#000000"}]}
+        digit = digit_png(tmp)
+        client = Client(url, verbose=False)
+
+        def predict_digit() -> float:
+            t, status = timed_call(lambda: client.predict({"background": handle_file(digit), "layers": [],
+                                                           "composite": handle_file(digit)}, api_name="/predict_digit"))
+            if status != "ok":
+                raise RuntimeError(status)
+            return t
+
+        def read(drawing: dict, session: str) -> tuple[float, str]:
+            t0 = time.perf_counter()
+            code, body = raw_run(url, fn, [drawing, None], session, timeout=60)
+            kind = "error" if code != 200 else "read" if "label" in json.dumps(body.get("data")) else "unread"
+            return time.perf_counter() - t0, kind
+
+        for _ in range(3):  # warm: first-use imports and caches
+            predict_digit(), read(seven, "warm"), read(heavy, "warm")
+        calm = {"predict_digit_ms": round(1000 * common.median([predict_digit() for _ in range(5)])),
+                "stroke_read_ms": round(1000 * common.median([read(seven, "calm")[0] for _ in range(10)])),
+                "heavy_read_ms": round(1000 * common.median([read(heavy, "calm")[0] for _ in range(5)]))}
+        stop = time.perf_counter() + seconds
+        kinds, lock = Counter(), threading.Lock()
+
+        def flooder(_):
+            while time.perf_counter() < stop:
+                kind = read(heavy, uuid.uuid4().hex)[1]
+                with lock:
+                    kinds[kind] += 1
+
+        with ThreadPoolExecutor(threads + 1) as pool:
+            floods = [pool.submit(flooder, k) for k in range(threads)]
+            time.sleep(1.0)
+            cpu = pool.submit(cpu_share, proc.pid, seconds - 3)
+            page, digits_s = Counter(), []
+            while time.perf_counter() < stop - 1:
+                page[read(seven, "page")[1]] += 1
+                digits_s.append(predict_digit())
+                time.sleep(0.5)
+            for f in floods:
+                f.result()
+            cores = cpu.result()
+        return {"threads": threads, "seconds": seconds, "calm": calm, "flood_posts": dict(kinds),
+                "flood_posts_per_s": round(sum(kinds.values()) / seconds), "server_cpu_cores": round(cores, 2),
+                "page_sevens": dict(page), "predict_digit_ms_during": round(1000 * common.median(digits_s)),
+                "predict_digit_ms_max_during": round(1000 * max(digits_s))}
+    finally:
+        stop_app(proc)
+
+
 def sessions(tmp: Path, n: int, ttl: float) -> dict:
     proc, url = server(tmp, DLCORE_SESSION_TTL=ttl)
     try:
@@ -154,10 +242,11 @@ def runs(tmp: Path, count: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", default="flood,sessions,runs")
+    ap.add_argument("--only", default="flood,strokes,sessions,runs")
     ap.add_argument("--sessions", type=int, default=1000)
     ap.add_argument("--ttl", type=float, default=10.0, help="DLCORE_SESSION_TTL for the sessions scenario")
     ap.add_argument("--runs", type=int, default=12)
+    ap.add_argument("--stroke-threads", type=int, default=16, help="clients flooding the Digits tab's stroke reads")
     a = ap.parse_args()
     info = common.banner("hostile client: flood, sessions, big runs")
     out = {"benchmark": "hostile", "machine": info}
@@ -167,6 +256,8 @@ def main() -> None:
             t0 = time.perf_counter()
             if name == "flood":
                 out[name] = flood(folder)
+            elif name == "strokes":
+                out[name] = stroke_flood(folder, a.stroke_threads, 20.0)
             elif name == "sessions":
                 out[name] = sessions(folder, a.sessions, a.ttl)
             elif name == "runs":
