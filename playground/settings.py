@@ -16,7 +16,7 @@ BOUNDARY_EVERY = 0.5  # seconds between decision-boundary redraws
 TRAIN_CONCURRENCY = int(env_number("DLCORE_TRAIN_CONCURRENCY", 2))  # training jobs at once, all users together
 PREDICT_CONCURRENCY = int(env_number("DLCORE_PREDICT_CONCURRENCY", 8))
 QUEUE_SIZE = int(env_number("DLCORE_QUEUE_SIZE", 64))  # waiting predictions and other short events, all users
-# The Digits tab's reads at each stroke's end skip the queue (its join and result stream cost the live answer ~25 ms):
+# The Digits tab's reads at each stroke's end skip the queue (its join and result stream cost the live answer 25-40 ms):
 # this many at once, all users together; a stroke that finds them busy is answered by the editor's queued picture.
 QUICK_CONCURRENCY = int(env_number("DLCORE_QUICK_CONCURRENCY", 2))
 # Admission control (playground/admission.py): training has places of its own, which predictions never share.

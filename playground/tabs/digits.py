@@ -186,7 +186,7 @@ def quick(values: dict, state: dict | None = None) -> dict:
     one of them showed the strokes no longer describe the canvas (`superseded`).
 
     It runs outside gradio's queue (a direct POST, as gradio sends `queue=False` events): the queue's join and result
-    stream cost the answer ~25 ms, a fifth of the budget. So it has a bound of its own: at most QUICK_CONCURRENCY
+    stream cost the answer 25-40 ms of its 150 ms budget. So it has a bound of its own: at most QUICK_CONCURRENCY
     reads at once, all users together. A stroke that finds them all busy is recorded but not read (nothing changes on
     the page) and the editor's picture, queued like every other prediction, answers it."""
     drawing = strokes.parse(values["strokes"], CANVAS)
