@@ -27,7 +27,6 @@ import os
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -41,7 +40,7 @@ from PIL import Image
 from dlcore import strokes
 from dlcore.data import embedded_mnist
 from dlcore.errors import InputError
-from playground.serve import call, cpu_seconds, disk_mb, fn_index, raw_join, raw_run, rss_mb, start_app, stop_app
+from playground.serve import call, cpu_seconds, disk_mb, event_index, fn_index, raw_join, raw_run, rss_mb, start_app, stop_app
 from playground.tabs import spiral
 
 HOUSE = [0.00632, 18, 2.31, 0, 0.538, 6.575, 65.2, 4.09, 1, 296, 15.3, 396.9, 4.98]
@@ -135,9 +134,7 @@ def stroke_flood(tmp: Path, threads: int, seconds: float) -> dict:
     a gradio_client asks /predict_digit (the queue's lane)."""
     proc, url = server(tmp)
     try:
-        config = json.loads(urllib.request.urlopen(url + "config", timeout=30).read())
-        cid = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "digit-strokes")
-        fn = next(d["id"] for d in config["dependencies"] if [cid, "change"] in d["targets"])
+        fn = event_index(url, "digit-strokes", "change")  # the quick read: the hidden component's change
         heavy = heavy_strokes()
         seven = {"canvas": [280, 280], "strokes": [{"points": [[60, 50], [210, 52], [120, 230]], "size": 11,
                                                     "color": "#000000"}]}

@@ -78,16 +78,30 @@ def launch_here(demo=None, **kwargs) -> tuple[object, str]:
 
 # ---------------------------------------------------------------- a raw HTTP client, as a hostile script would be
 
-def fn_index(url: str, api_name: str) -> int:
-    """The event id (`fn_index`) of the endpoint `api_name` (without the slash), read from the app's /config."""
+def _config(url: str) -> dict:
     import json
 
     with urllib.request.urlopen(url + "config", timeout=30) as r:
-        config = json.load(r)
-    for dep in config["dependencies"]:
+        return json.load(r)
+
+
+def fn_index(url: str, api_name: str) -> int:
+    """The event id (`fn_index`) of the endpoint `api_name` (without the slash), read from the app's /config."""
+    for dep in _config(url)["dependencies"]:
         if dep.get("api_name") == api_name:
             return dep["id"]
     raise KeyError(f"no endpoint {api_name!r} in {url}config")
+
+
+def event_index(url: str, elem_id: str, event: str) -> int:
+    """The event id (`fn_index`) of the `event` (e.g. "change") of the component `elem_id`, for the private events
+    the page sends without an endpoint name; read from the app's /config."""
+    config = _config(url)
+    cid = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == elem_id)
+    for dep in config["dependencies"]:
+        if [cid, event] in dep["targets"]:
+            return dep["id"]
+    raise KeyError(f"no {event} event of #{elem_id} in {url}config")
 
 
 def raw_join(url: str, fn: int, data: list, session_hash: str, timeout: float = 10.0) -> tuple[int, dict]:

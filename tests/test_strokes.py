@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import urllib.request
 
 import numpy as np
 import pytest
@@ -239,14 +238,6 @@ def test_quick_refuses_a_hostile_drawing_with_a_clear_error():
         handler({"canvas": [280, 280], "strokes": [{"points": [[1, 2]], "size": 11}] * 65}, {})
 
 
-def _quick_fn(url: str) -> int:
-    """The quick path's event id: the change event of the hidden #digit-strokes component."""
-    with urllib.request.urlopen(url + "config", timeout=30) as r:
-        config = json.load(r)
-    cid = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "digit-strokes")
-    return next(d["id"] for d in config["dependencies"] if [cid, "change"] in d["targets"])
-
-
 def test_the_quick_event_skips_the_queue_and_its_newest_stroke_replaces_a_waiting_one():
     from playground.app import build_demo
 
@@ -262,9 +253,9 @@ def test_the_quick_event_skips_the_queue_and_its_newest_stroke_replaces_a_waitin
 def test_the_quick_event_over_http_refuses_hostile_drawings(server):
     """Sent as the page sends it (one POST to /gradio_api/run/predict): a drawing answers, a hostile one gets its
     error, named."""
-    from playground.serve import raw_run
+    from playground.serve import event_index, raw_run
 
-    fn = _quick_fn(server)
+    fn = event_index(server, "digit-strokes", "change")  # the quick path: the hidden component's change
     for k, (data, want) in enumerate([(payload(seven()), "## 7"),
                        ({"canvas": [280, 280], "strokes": [{"points": [[math.inf, 1]], "size": 11}]}, "finite"),
                        ({"canvas": [280, 280], "strokes": [{"points": [[1, 1]] * 7000, "size": 11}]}, "points, over")]):
